@@ -1,0 +1,30 @@
+//! Tessera's domain: the words of `DESIGN.md` as types, the rules that make them valid, the
+//! API key and user-token formats, and the [`Store`] trait that both storage backends implement.
+//!
+//! This crate has no I/O, no clock and no randomness source of its own (callers pass `now` and an
+//! RNG), so it builds for `wasm32-unknown-unknown` and its rules are easy to test.
+
+pub mod api_key;
+pub mod error;
+pub mod ids;
+pub mod member;
+pub mod org;
+pub mod page;
+pub mod signing_key;
+pub mod store;
+pub mod user;
+pub mod user_token;
+
+pub use api_key::{ApiKey, ApiKeyFormatError, ApiKeyHash, ApiKeySecret, NewApiKey};
+pub use error::{Error, FieldError, Result};
+pub use ids::{ApiKeyId, MemberId, OrgId, SigningKeyId, UserId, UserTokenId};
+pub use member::{Email, Member, NewMember, Role};
+pub use org::{NewOrg, Org, OrgSlug, DEFAULT_TOKEN_TTL_SECONDS};
+pub use page::{Cursor, Page, PageRequest};
+pub use signing_key::{NewSigningKey, SigningKey};
+pub use store::Store;
+pub use user::{Account, Metadata, Platform, User, UserUpsert};
+pub use user_token::{IssuedBy, NewUserToken, TokenQuery, TokenStatus, UserToken, UserTokenClaims};
+
+/// A point in time, always in UTC. Serialized as an RFC 3339 string.
+pub type Timestamp = time::OffsetDateTime;

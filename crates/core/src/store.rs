@@ -1,0 +1,93 @@
+//! The storage contract. `tessera-store` implements it for SQLite and PostgreSQL, and one
+//! contract suite (`crates/store/tests/it`) runs against both.
+//!
+//! Rules every implementation keeps:
+//! - every tenant method takes `org_id` first and never reads or writes another org's rows
+//!   (a row of another org is "not found");
+//! - a method either fully applies or changes nothing (multi-row writes run in one transaction);
+//! - a uniqueness violation is [`Error::Conflict`], a missing row `Ok(None)` for reads and
+//!   [`Error::NotFound`] for writes; backend failures are [`Error::Storage`].
+//!
+//! [`Error::Conflict`]: crate::Error::Conflict
+//! [`Error::NotFound`]: crate::Error::NotFound
+//! [`Error::Storage`]: crate::Error::Storage
+
+use async_trait::async_trait;
+
+use crate::{
+    ApiKey, ApiKeyHash, ApiKeyId, Member, NewApiKey, NewMember, NewOrg, NewSigningKey, NewUserToken, Org, OrgId,
+    Page, Result, SigningKey, Timestamp, TokenQuery, User, UserId, UserToken, UserTokenId, UserUpsert,
+};
+
+/// Persistence for every Tessera entity. Object-safe: the server holds an `Arc<dyn Store>`.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Checks that the database answers (for `/readyz`).
+    async fn ping(&self) -> Result<()>;
+
+    // ---- orgs -------------------------------------------------------------------------------
+
+    /// Inserts an org together with its first (active) signing key, in one transaction.
+    /// `Conflict { code: "org_slug_taken" }` if the slug exists.
+    async fn create_org(&self, org: &NewOrg, key: &NewSigningKey) -> Result<Org>;
+    /// The org with this slug.
+    async fn org_by_slug(&self, slug: &str) -> Result<Option<Org>>;
+    /// The org with this id.
+    async fn org_by_id(&self, org_id: OrgId) -> Result<Option<Org>>;
+
+    // ---- members ----------------------------------------------------------------------------
+
+    /// Inserts a member. `Conflict { code: "member_email_taken" }` if the email is in the org.
+    async fn create_member(&self, org_id: OrgId, member: &NewMember) -> Result<Member>;
+
+    // ---- signing keys -----------------------------------------------------------------------
+
+    /// All of the org's signing keys, active and retired, oldest first.
+    async fn signing_keys(&self, org_id: OrgId) -> Result<Vec<SigningKey>>;
+
+    // ---- API keys ---------------------------------------------------------------------------
+
+    /// Inserts an API key. `Conflict { code: "api_key_prefix_taken" }` if the org already has a
+    /// key with this display prefix (the caller draws a new key).
+    async fn create_api_key(&self, org_id: OrgId, key: &NewApiKey) -> Result<ApiKey>;
+    /// The key whose SHA-256 is `hash`, revoked or not, in any org: this is how a request's org
+    /// is found, so it is the one lookup not scoped by org.
+    async fn api_key_by_hash(&self, hash: &ApiKeyHash) -> Result<Option<ApiKey>>;
+    /// The org's keys, newest first.
+    async fn list_api_keys(&self, org_id: OrgId) -> Result<Vec<ApiKey>>;
+    /// Revokes the org's unrevoked key with this display prefix and returns it; an already
+    /// revoked key is returned unchanged. `NotFound { entity: "api key" }` if none has it.
+    async fn revoke_api_key(&self, org_id: OrgId, prefix: &str, at: Timestamp) -> Result<ApiKey>;
+    /// Sets `last_used_at` (the caller rate-limits this to once a minute per key).
+    async fn touch_api_key(&self, org_id: OrgId, key_id: ApiKeyId, at: Timestamp) -> Result<()>;
+
+    // ---- users ------------------------------------------------------------------------------
+
+    /// Creates the user `(platform, account)` or, if it exists, applies the given display name
+    /// and metadata (touching `updated_at` only if something changed). Returns the user and
+    /// whether it was created. Safe under concurrency: two racing calls yield one user.
+    async fn upsert_user(&self, org_id: OrgId, user: &UserUpsert) -> Result<(User, bool)>;
+    /// The org's user with this id.
+    async fn user_by_id(&self, org_id: OrgId, user_id: UserId) -> Result<Option<User>>;
+
+    // ---- user tokens ------------------------------------------------------------------------
+
+    /// Inserts a token row. The user must belong to the org (`NotFound { entity: "user" }`
+    /// otherwise). `Conflict { code: "default_token_exists" }` if `is_default` is set and the
+    /// user already has an unrevoked default token.
+    async fn insert_user_token(&self, org_id: OrgId, token: &NewUserToken) -> Result<UserToken>;
+    /// The user's unrevoked default (permanent) token, if any.
+    async fn default_user_token(&self, org_id: OrgId, user_id: UserId) -> Result<Option<UserToken>>;
+    /// The org's token with this id (= `jti`).
+    async fn user_token(&self, org_id: OrgId, token_id: UserTokenId) -> Result<Option<UserToken>>;
+    /// The user's tokens, newest first (`issued_at` desc, then id desc), filtered by status at `now`.
+    async fn list_user_tokens(&self, org_id: OrgId, user_id: UserId, query: &TokenQuery, now: Timestamp)
+        -> Result<Page<UserToken>>;
+    /// Revokes one token at `at` and returns it; an already revoked token keeps its first
+    /// `revoked_at`. `NotFound { entity: "user token" }` if the org has no such token.
+    async fn revoke_user_token(&self, org_id: OrgId, token_id: UserTokenId, at: Timestamp) -> Result<UserToken>;
+    /// Revokes the user's unrevoked tokens issued strictly before `issued_before`, at `at`.
+    /// Returns how many were revoked. `NotFound { entity: "user" }` if the org has no such user.
+    async fn revoke_user_tokens(&self, org_id: OrgId, user_id: UserId, issued_before: Timestamp, at: Timestamp)
+        -> Result<u64>;
+}
