@@ -1,1 +1,23 @@
-//! placeholder
+//! SQLite and PostgreSQL implementations of [`tessera_core::Store`]; the only crate that names
+//! sqlx.
+//!
+//! [`open`] picks the backend from the database URL, connects and applies the embedded
+//! migrations (`migrations/sqlite`, `migrations/postgres`), and returns an `Arc<dyn Store>`.
+//! Both backends run the same SQL text with `$1…$n` placeholders on a schema whose columns have
+//! the same names and meanings: ids are UUIDs, times are `bigint` microseconds since the Unix
+//! epoch (UTC), metadata is JSON. Private `…Row` types convert rows into domain types.
+
+mod api_key;
+mod convert;
+mod member;
+mod open;
+mod org;
+mod postgres;
+mod sqlite;
+mod store_impl;
+mod user;
+mod user_token;
+
+pub use open::{migrate, open, OpenError, DEFAULT_DATABASE_URL};
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;

@@ -1,0 +1,186 @@
+//! Opening a store from a database URL: choosing the backend by scheme, connecting, and applying
+//! the embedded migrations.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use sqlx::migrate::{Migrate, MigrateError, Migrator};
+use sqlx::{Database, Pool};
+use tessera_core::Store;
+
+use crate::{PgStore, SqliteStore};
+
+/// The database used when none is configured: a SQLite file `data/tessera.db` relative to the
+/// working directory, created with its folder on first start.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/tessera.db";
+
+/// Why a database could not be opened or migrated. Messages name the URL with its user info and
+/// query string replaced by `***` / `…`, so a password never reaches a log.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The URL's scheme is not one Tessera supports.
+    #[error(
+        "unsupported database URL `{url}`: expected one starting with `postgres://`, `postgresql://` or `sqlite:` \
+         (e.g. `sqlite://data/tessera.db`)"
+    )]
+    UnsupportedScheme {
+        /// The URL, redacted.
+        url: String,
+    },
+    /// The URL has a supported scheme but the rest does not parse.
+    #[error("invalid database URL `{url}`: {source}")]
+    InvalidUrl {
+        /// The URL, redacted.
+        url: String,
+        /// What the driver rejected.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The folder of a SQLite file does not exist and cannot be created.
+    #[error("cannot create database folder `{}`: {source}", path.display())]
+    CreateDir {
+        /// The folder.
+        path: PathBuf,
+        /// The I/O failure.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The database cannot be reached or opened.
+    #[error("cannot connect to database `{url}`: {source}")]
+    Connect {
+        /// The URL, redacted.
+        url: String,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A migration failed (or the database has migrations this build does not know).
+    #[error("cannot apply database migrations: {0}")]
+    Migrate(#[source] MigrateError),
+}
+
+/// The backend a URL selects.
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+fn backend(url: &str) -> Result<Backend, OpenError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Backend::Postgres)
+    } else if url.starts_with("sqlite:") {
+        Ok(Backend::Sqlite)
+    } else {
+        Err(OpenError::UnsupportedScheme { url: redact(url) })
+    }
+}
+
+/// Connects to the database at `url` and applies pending migrations.
+///
+/// `postgres://…` or `postgresql://…` selects PostgreSQL; `sqlite:…` selects SQLite
+/// (e.g. [`DEFAULT_DATABASE_URL`], `sqlite:./data/tessera.db`), whose folder and file are created
+/// if missing.
+///
+/// # Errors
+/// [`OpenError`] for an unsupported or malformed URL, an unreachable database, or a failed
+/// migration.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, OpenError> {
+    Ok(match backend(url)? {
+        Backend::Sqlite => Arc::new(SqliteStore::open(url).await?),
+        Backend::Postgres => Arc::new(PgStore::open(url).await?),
+    })
+}
+
+/// Applies pending migrations to the database at `url` (same URLs as [`open`]) and returns how
+/// many were newly applied: 0 when the schema is already current.
+///
+/// # Errors
+/// As [`open`].
+pub async fn migrate(url: &str) -> Result<usize, OpenError> {
+    match backend(url)? {
+        Backend::Sqlite => SqliteStore::connect(url).await?.migrate().await,
+        Backend::Postgres => PgStore::connect(url).await?.migrate().await,
+    }
+}
+
+/// Runs `migrator` on `pool` and returns how many migrations it applied, counted as the change in
+/// sqlx's table of applied migrations (the migrator itself does not report it).
+pub(crate) async fn apply_migrations<DB>(
+    migrator: &Migrator,
+    pool: &Pool<DB>,
+) -> Result<usize, OpenError>
+where
+    DB: Database,
+    DB::Connection: Migrate,
+{
+    let applied = || async {
+        let mut conn = pool.acquire().await?;
+        conn.ensure_migrations_table().await?;
+        Ok::<_, MigrateError>(conn.list_applied_migrations().await?.len())
+    };
+    let before = applied().await.map_err(OpenError::Migrate)?;
+    migrator.run(pool).await.map_err(OpenError::Migrate)?;
+    let after = applied().await.map_err(OpenError::Migrate)?;
+    Ok(after.saturating_sub(before))
+}
+
+/// `url` safe to show: user info (`user:password@`) becomes `***@` and any query string (which
+/// may carry `password=`) becomes `?…`.
+pub(crate) fn redact(url: &str) -> String {
+    let (base, has_query) = match url.split_once(['?', '#']) {
+        Some((base, _)) => (base, true),
+        None => (url, false),
+    };
+    let start = base.find("://").map_or(0, |i| i + 3);
+    // The last `@` ends the user info even if an unencoded password contains `/` or `@`.
+    let mut out = match base[start..].rfind('@') {
+        Some(at) => format!("{}***@{}", &base[..start], &base[start + at + 1..]),
+        None => base.to_owned(),
+    };
+    if has_query {
+        out.push_str("?…");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_hides_user_info_and_query() {
+        assert_eq!(
+            redact("postgres://u:s3cret@db:5432/t"),
+            "postgres://***@db:5432/t"
+        );
+        assert_eq!(redact("postgres://u:pa/ss@db/t"), "postgres://***@db/t");
+        assert_eq!(
+            redact("postgres://db/t?password=s3cret"),
+            "postgres://db/t?…"
+        );
+        assert_eq!(redact("mysql://root:s3cret@h/db"), "mysql://***@h/db");
+        assert_eq!(redact("root:s3cret@h"), "***@h");
+        assert_eq!(
+            redact("sqlite://data/tessera.db"),
+            "sqlite://data/tessera.db"
+        );
+    }
+
+    #[test]
+    fn schemes_select_backends() {
+        assert!(matches!(backend("postgres://h/db"), Ok(Backend::Postgres)));
+        assert!(matches!(
+            backend("postgresql://h/db"),
+            Ok(Backend::Postgres)
+        ));
+        assert!(matches!(backend("sqlite:./x.db"), Ok(Backend::Sqlite)));
+        let err = backend("mysql://root:s3cret@h/db")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            !err.contains("s3cret") && err.contains("postgres://") && err.contains("sqlite:"),
+            "{err}"
+        );
+    }
+}

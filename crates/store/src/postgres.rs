@@ -1,0 +1,62 @@
+//! The PostgreSQL backend, for production and for several server instances sharing one database.
+
+use std::str::FromStr;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
+
+use crate::open::{apply_migrations, redact, OpenError};
+
+/// The PostgreSQL schema, embedded at compile time.
+static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// [`tessera_core::Store`] on a PostgreSQL database (or a PostgreSQL-compatible engine).
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pub(crate) pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user:password@host:5432/db` or `postgresql://…`) and applies
+    /// pending migrations. Concurrent instances may do this at once: sqlx serializes migrations
+    /// with an advisory lock.
+    ///
+    /// # Errors
+    /// [`OpenError`] if the URL is malformed, the server is unreachable or refuses the login,
+    /// or a migration fails. Messages never contain the URL's password.
+    pub async fn open(url: &str) -> Result<Self, OpenError> {
+        let store = Self::connect(url).await?;
+        apply_migrations(&MIGRATOR, &store.pool).await?;
+        Ok(store)
+    }
+
+    /// Connects without migrating.
+    pub(crate) async fn connect(url: &str) -> Result<Self, OpenError> {
+        let options = PgConnectOptions::from_str(url).map_err(|source| OpenError::InvalidUrl {
+            url: redact(url),
+            source,
+        })?;
+        let pool = PgPoolOptions::new()
+            .connect_with(options)
+            .await
+            .map_err(|source| OpenError::Connect {
+                url: redact(url),
+                source,
+            })?;
+        Ok(Self { pool })
+    }
+
+    /// Applies pending migrations; returns how many were applied.
+    pub(crate) async fn migrate(&self) -> Result<usize, OpenError> {
+        apply_migrations(&MIGRATOR, &self.pool).await
+    }
+
+    /// Starts a write transaction. PostgreSQL's default (read committed, row locks taken on
+    /// write) already waits for conflicting writers, so no special `BEGIN` is needed.
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        self.pool.begin().await
+    }
+}
+
+crate::store_impl::impl_store!(PgStore);

@@ -1,0 +1,118 @@
+//! The SQLite backend: the embedded default, one database file (WAL) under `./data/`.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+
+use crate::open::{apply_migrations, redact, OpenError};
+
+/// The SQLite schema, embedded at compile time.
+static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+/// How long a statement waits for another connection's write lock before failing with
+/// `SQLITE_BUSY`: 5 seconds.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// [`tessera_core::Store`] on a SQLite database file.
+///
+/// Connections use WAL (readers never block the writer), `synchronous = FULL` (a token row is on
+/// disk before the call returns), foreign keys on, and a 5-second busy timeout. Write transactions
+/// start with `BEGIN IMMEDIATE`.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pub(crate) pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens the database at `url` (`sqlite://data/tessera.db`, `sqlite:./x.db`,
+    /// `sqlite::memory:`), creating its folder and file if missing, and applies pending migrations.
+    ///
+    /// # Errors
+    /// [`OpenError`] if the URL is malformed, the folder cannot be created, the file cannot be
+    /// opened, or a migration fails.
+    pub async fn open(url: &str) -> Result<Self, OpenError> {
+        let store = Self::connect(url).await?;
+        apply_migrations(&MIGRATOR, &store.pool).await?;
+        Ok(store)
+    }
+
+    /// Connects without migrating.
+    pub(crate) async fn connect(url: &str) -> Result<Self, OpenError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|source| OpenError::InvalidUrl {
+                url: redact(url),
+                source,
+            })?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let in_memory = is_in_memory(url);
+        let mut pool = SqlitePoolOptions::new();
+        if in_memory {
+            // The database lives only while a connection is open: keep one forever.
+            pool = pool
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        } else if let Some(dir) = options
+            .get_filename()
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(|source| OpenError::CreateDir {
+                    path: dir.to_path_buf(),
+                    source,
+                })?;
+        }
+        let pool = pool
+            .connect_with(options)
+            .await
+            .map_err(|source| OpenError::Connect {
+                url: redact(url),
+                source,
+            })?;
+        Ok(Self { pool })
+    }
+
+    /// Applies pending migrations; returns how many were applied.
+    pub(crate) async fn migrate(&self) -> Result<usize, OpenError> {
+        apply_migrations(&MIGRATOR, &self.pool).await
+    }
+
+    /// Starts a write transaction with `BEGIN IMMEDIATE`. A deferred transaction takes the write
+    /// lock only at its first write, and if another connection wrote since its first read, SQLite
+    /// fails it with `SQLITE_BUSY` at once instead of waiting for the busy timeout.
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+/// Whether `url` names an in-memory database (`sqlite::memory:` or `mode=memory`).
+fn is_in_memory(url: &str) -> bool {
+    let rest = url.strip_prefix("sqlite:").unwrap_or(url);
+    rest.trim_start_matches('/').starts_with(":memory:") || rest.contains("mode=memory")
+}
+
+crate::store_impl::impl_store!(SqliteStore);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_memory_urls_are_recognised() {
+        assert!(is_in_memory("sqlite::memory:"));
+        assert!(is_in_memory("sqlite://:memory:"));
+        assert!(is_in_memory("sqlite:x.db?mode=memory"));
+        assert!(!is_in_memory("sqlite://data/tessera.db"));
+    }
+}

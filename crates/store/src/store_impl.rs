@@ -1,0 +1,395 @@
+//! The one body of `impl Store`, expanded for both [`crate::SqliteStore`] and [`crate::PgStore`].
+//!
+//! The SQL text (in the per-entity modules) is identical on both backends, so the method bodies
+//! are too; they differ only in the pool type, which a `macro_rules!` handles without the long
+//! sqlx trait bounds a generic implementation would need. The one behaviour that must differ,
+//! how a write transaction starts, is each store's own `begin_write` method.
+
+/// Implements `tessera_core::Store` for `$ty`, a struct with a `pool: sqlx::Pool<_>` field and an
+/// inherent `async fn begin_write(&self) -> Result<sqlx::Transaction<'static, _>, sqlx::Error>`.
+macro_rules! impl_store {
+    ($ty:ty) => {
+        // An anonymous const scopes these imports to the expansion.
+        const _: () = {
+            use sqlx::types::Json;
+            use tessera_core::{
+                ApiKey, ApiKeyHash, ApiKeyId, Error, Member, NewApiKey, NewMember, NewOrg,
+                NewSigningKey, NewUserToken, Org, OrgId, Page, Result, SigningKey, Store,
+                Timestamp, TokenQuery, TokenStatus, User, UserId, UserToken, UserTokenId,
+                UserUpsert,
+            };
+
+            use $crate::api_key::{self, ApiKeyRow};
+            use $crate::convert::{conflict_or_storage, micros, micros_opt, storage};
+            use $crate::member::{self, MemberRow};
+            use $crate::org::{self, OrgRow, SigningKeyRow};
+            use $crate::user::{self, UserRow};
+            use $crate::user_token::{self, UserTokenRow};
+
+            #[async_trait::async_trait]
+            impl Store for $ty {
+                async fn ping(&self) -> Result<()> {
+                    sqlx::query("select 1")
+                        .execute(&self.pool)
+                        .await
+                        .map_err(storage)?;
+                    Ok(())
+                }
+
+                async fn create_org(&self, new: &NewOrg, key: &NewSigningKey) -> Result<Org> {
+                    let mut tx = self.begin_write().await.map_err(storage)?;
+                    let row = sqlx::query_as::<_, OrgRow>(org::INSERT_ORG)
+                        .bind(new.id.0)
+                        .bind(new.slug.as_str())
+                        .bind(&new.name)
+                        .bind(micros(new.created_at))
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(|e| {
+                            conflict_or_storage(
+                                e,
+                                "org_slug_taken",
+                                "an org with this slug already exists",
+                            )
+                        })?;
+                    sqlx::query(org::INSERT_SIGNING_KEY)
+                        .bind(key.id.0)
+                        .bind(new.id.0)
+                        .bind(&key.algorithm)
+                        .bind(&key.public_key)
+                        .bind(&key.encrypted_private_key)
+                        .bind(true)
+                        .bind(micros(key.created_at))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(storage)?;
+                    tx.commit().await.map_err(storage)?;
+                    row.into_org()
+                }
+
+                async fn org_by_slug(&self, slug: &str) -> Result<Option<Org>> {
+                    let row = sqlx::query_as::<_, OrgRow>(org::ORG_BY_SLUG)
+                        .bind(slug)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(storage)?;
+                    row.map(OrgRow::into_org).transpose()
+                }
+
+                async fn org_by_id(&self, org_id: OrgId) -> Result<Option<Org>> {
+                    let row = sqlx::query_as::<_, OrgRow>(org::ORG_BY_ID)
+                        .bind(org_id.0)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(storage)?;
+                    row.map(OrgRow::into_org).transpose()
+                }
+
+                async fn create_member(&self, org_id: OrgId, new: &NewMember) -> Result<Member> {
+                    sqlx::query_as::<_, MemberRow>(member::INSERT_MEMBER)
+                        .bind(new.id.0)
+                        .bind(org_id.0)
+                        .bind(new.email.as_str())
+                        .bind(new.role.as_str())
+                        .bind(&new.password_hash)
+                        .bind(micros(new.created_at))
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(|e| {
+                            conflict_or_storage(
+                                e,
+                                "member_email_taken",
+                                "a member with this email exists in the org",
+                            )
+                        })?
+                        .into_member()
+                }
+
+                async fn signing_keys(&self, org_id: OrgId) -> Result<Vec<SigningKey>> {
+                    sqlx::query_as::<_, SigningKeyRow>(org::SIGNING_KEYS)
+                        .bind(org_id.0)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(storage)?
+                        .into_iter()
+                        .map(SigningKeyRow::into_signing_key)
+                        .collect()
+                }
+
+                async fn create_api_key(&self, org_id: OrgId, new: &NewApiKey) -> Result<ApiKey> {
+                    // A duplicate hash would be the same 190-bit secret drawn twice; like a taken
+                    // prefix, the remedy is to draw a new key, so both map to the same code.
+                    sqlx::query_as::<_, ApiKeyRow>(api_key::INSERT_API_KEY)
+                        .bind(new.id.0)
+                        .bind(org_id.0)
+                        .bind(&new.name)
+                        .bind(&new.hash.0[..])
+                        .bind(&new.prefix)
+                        .bind(new.created_by.map(|m| m.0))
+                        .bind(micros(new.created_at))
+                        .bind(micros_opt(new.expires_at))
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(|e| {
+                            conflict_or_storage(
+                                e,
+                                "api_key_prefix_taken",
+                                "the org already has a key with this prefix",
+                            )
+                        })?
+                        .into_api_key()
+                }
+
+                async fn api_key_by_hash(&self, hash: &ApiKeyHash) -> Result<Option<ApiKey>> {
+                    let row = sqlx::query_as::<_, ApiKeyRow>(api_key::API_KEY_BY_HASH)
+                        .bind(&hash.0[..])
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(storage)?;
+                    row.map(ApiKeyRow::into_api_key).transpose()
+                }
+
+                async fn list_api_keys(&self, org_id: OrgId) -> Result<Vec<ApiKey>> {
+                    sqlx::query_as::<_, ApiKeyRow>(api_key::LIST_API_KEYS)
+                        .bind(org_id.0)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(storage)?
+                        .into_iter()
+                        .map(ApiKeyRow::into_api_key)
+                        .collect()
+                }
+
+                async fn revoke_api_key(
+                    &self,
+                    org_id: OrgId,
+                    prefix: &str,
+                    at: Timestamp,
+                ) -> Result<ApiKey> {
+                    sqlx::query_as::<_, ApiKeyRow>(api_key::REVOKE_API_KEY)
+                        .bind(org_id.0)
+                        .bind(prefix)
+                        .bind(micros(at))
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(storage)?
+                        .ok_or(Error::not_found("api key"))?
+                        .into_api_key()
+                }
+
+                async fn touch_api_key(
+                    &self,
+                    org_id: OrgId,
+                    key_id: ApiKeyId,
+                    at: Timestamp,
+                ) -> Result<()> {
+                    let done = sqlx::query(api_key::TOUCH_API_KEY)
+                        .bind(org_id.0)
+                        .bind(key_id.0)
+                        .bind(micros(at))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(storage)?;
+                    if done.rows_affected() == 0 {
+                        return Err(Error::not_found("api key"));
+                    }
+                    Ok(())
+                }
+
+                async fn upsert_user(
+                    &self,
+                    org_id: OrgId,
+                    new: &UserUpsert,
+                ) -> Result<(User, bool)> {
+                    let now = micros(new.now);
+                    let mut tx = self.begin_write().await.map_err(storage)?;
+                    let inserted = sqlx::query_as::<_, UserRow>(user::INSERT_USER_IF_NEW)
+                        .bind(new.id.0)
+                        .bind(org_id.0)
+                        .bind(new.platform.as_str())
+                        .bind(new.account.as_str())
+                        .bind(new.display_name.as_deref())
+                        .bind(Json(new.metadata.clone().unwrap_or_default()))
+                        .bind(now)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(storage)?;
+                    let (row, created) = match inserted {
+                        Some(row) => (row, true),
+                        None => {
+                            let row = sqlx::query_as::<_, UserRow>(user::UPDATE_USER_BY_IDENTITY)
+                                .bind(org_id.0)
+                                .bind(new.platform.as_str())
+                                .bind(new.account.as_str())
+                                .bind(new.display_name.as_deref())
+                                .bind(new.metadata.clone().map(Json))
+                                .bind(now)
+                                .fetch_one(&mut *tx)
+                                .await
+                                .map_err(storage)?;
+                            (row, false)
+                        }
+                    };
+                    tx.commit().await.map_err(storage)?;
+                    Ok((row.into_user()?, created))
+                }
+
+                async fn user_by_id(&self, org_id: OrgId, user_id: UserId) -> Result<Option<User>> {
+                    let row = sqlx::query_as::<_, UserRow>(user::USER_BY_ID)
+                        .bind(org_id.0)
+                        .bind(user_id.0)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(storage)?;
+                    row.map(UserRow::into_user).transpose()
+                }
+
+                async fn insert_user_token(
+                    &self,
+                    org_id: OrgId,
+                    new: &NewUserToken,
+                ) -> Result<UserToken> {
+                    let (by_key, by_member) = user_token::issuer_columns(new.issued_by);
+                    // One statement: the insert selects from the org's user row, so it is atomic
+                    // without a transaction and inserts nothing if the user is not in the org.
+                    let row = sqlx::query_as::<_, UserTokenRow>(user_token::INSERT_USER_TOKEN)
+                        .bind(new.id.0)
+                        .bind(org_id.0)
+                        .bind(new.user_id.0)
+                        .bind(new.signing_key_id.0)
+                        .bind(micros(new.issued_at))
+                        .bind(micros_opt(new.expires_at))
+                        .bind(new.is_default)
+                        .bind(by_key)
+                        .bind(by_member)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(|e| {
+                            // Only the partial index on live default tokens can clash for a new
+                            // (UUIDv7) id; for a non-default token a clash is a caller bug.
+                            if new.is_default {
+                                conflict_or_storage(
+                                    e,
+                                    "default_token_exists",
+                                    "the user already has a default token",
+                                )
+                            } else {
+                                storage(e)
+                            }
+                        })?;
+                    row.ok_or(Error::not_found("user"))?.into_user_token()
+                }
+
+                async fn default_user_token(
+                    &self,
+                    org_id: OrgId,
+                    user_id: UserId,
+                ) -> Result<Option<UserToken>> {
+                    let row = sqlx::query_as::<_, UserTokenRow>(user_token::DEFAULT_USER_TOKEN)
+                        .bind(org_id.0)
+                        .bind(user_id.0)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(storage)?;
+                    row.map(UserTokenRow::into_user_token).transpose()
+                }
+
+                async fn user_token(
+                    &self,
+                    org_id: OrgId,
+                    token_id: UserTokenId,
+                ) -> Result<Option<UserToken>> {
+                    let row = sqlx::query_as::<_, UserTokenRow>(user_token::USER_TOKEN)
+                        .bind(org_id.0)
+                        .bind(token_id.0)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(storage)?;
+                    row.map(UserTokenRow::into_user_token).transpose()
+                }
+
+                async fn list_user_tokens(
+                    &self,
+                    org_id: OrgId,
+                    user_id: UserId,
+                    query: &TokenQuery,
+                    now: Timestamp,
+                ) -> Result<Page<UserToken>> {
+                    let limit = query.page.limit;
+                    let sql =
+                        user_token::list_user_tokens_sql(query.status, query.page.after.is_some());
+                    // One row more than the page proves that a next page exists.
+                    let mut q = sqlx::query_as::<_, UserTokenRow>(&sql)
+                        .bind(org_id.0)
+                        .bind(user_id.0)
+                        .bind(i64::from(limit) + 1);
+                    if matches!(
+                        query.status,
+                        Some(TokenStatus::Active | TokenStatus::Expired)
+                    ) {
+                        q = q.bind(micros(now));
+                    }
+                    if let Some(after) = query.page.after {
+                        q = q.bind(after.at_micros).bind(after.id);
+                    }
+                    let rows = q.fetch_all(&self.pool).await.map_err(storage)?;
+                    let tokens = rows
+                        .into_iter()
+                        .map(UserTokenRow::into_user_token)
+                        .collect::<Result<Vec<_>>>()?;
+                    Ok(Page::from_rows(tokens, limit, |t| (t.issued_at, t.id.0)))
+                }
+
+                async fn revoke_user_token(
+                    &self,
+                    org_id: OrgId,
+                    token_id: UserTokenId,
+                    at: Timestamp,
+                ) -> Result<UserToken> {
+                    sqlx::query_as::<_, UserTokenRow>(user_token::REVOKE_USER_TOKEN)
+                        .bind(org_id.0)
+                        .bind(token_id.0)
+                        .bind(micros(at))
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(storage)?
+                        .ok_or(Error::not_found("user token"))?
+                        .into_user_token()
+                }
+
+                async fn revoke_user_tokens(
+                    &self,
+                    org_id: OrgId,
+                    user_id: UserId,
+                    issued_before: Timestamp,
+                    at: Timestamp,
+                ) -> Result<u64> {
+                    // The existence check and the update share a transaction so "no such user"
+                    // and "revoked 0" cannot be confused by a concurrent change.
+                    let mut tx = self.begin_write().await.map_err(storage)?;
+                    let exists: Option<(uuid::Uuid,)> = sqlx::query_as(user::USER_EXISTS)
+                        .bind(org_id.0)
+                        .bind(user_id.0)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(storage)?;
+                    if exists.is_none() {
+                        return Err(Error::not_found("user"));
+                    }
+                    let done = sqlx::query(user_token::REVOKE_USER_TOKENS)
+                        .bind(org_id.0)
+                        .bind(user_id.0)
+                        .bind(micros(issued_before))
+                        .bind(micros(at))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(storage)?;
+                    tx.commit().await.map_err(storage)?;
+                    Ok(done.rows_affected())
+                }
+            }
+        };
+    };
+}
+
+pub(crate) use impl_store;
