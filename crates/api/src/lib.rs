@@ -1,1 +1,59 @@
-//! placeholder
+//! Tessera's REST API: the axum router, the extractors that authenticate API keys and scope every
+//! call to one org, problem-details errors (RFC 9457), and the services that hold the business
+//! rules (shared with the dashboard's server functions and the CLI).
+
+pub mod crypto;
+pub mod error;
+pub mod extract;
+pub mod routes;
+pub mod services;
+pub mod state;
+
+use axum::{
+    extract::{DefaultBodyLimit, Request},
+    http::header,
+    middleware,
+    routing::any,
+    Router,
+};
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    sensitive_headers::SetSensitiveRequestHeadersLayer,
+    trace::TraceLayer,
+};
+
+pub use error::ApiError;
+pub use state::{ApiConfig, AppState};
+
+/// Largest accepted request body: 64 KiB. Larger bodies get 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The REST API with its error middleware and body limit, ready to merge with the dashboard.
+pub fn router(state: AppState) -> Router {
+    routes::routes()
+        .route("/v1/{*rest}", any(error::route_not_found))
+        .layer(middleware::from_fn(error::problem_details))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// Wraps the whole app (API and dashboard) in the HTTP layers every request goes through:
+/// `Authorization` and cookies marked sensitive (never logged), an `x-request-id` (a UUID, or the
+/// caller's) set on the request and echoed on the response, and a tracing span per request with
+/// `method`, `path`, `request_id` and, once authenticated, `org_id`.
+pub fn http_layers(router: Router) -> Router {
+    router
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!(
+                "request",
+                method = %request.method(),
+                path = %request.uri().path(),
+                request_id = %request_id,
+                org_id = tracing::field::Empty,
+            )
+        }))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+}

@@ -1,0 +1,41 @@
+//! Organizations: creation (with the first signing key) and lookup.
+
+use tessera_core::{org::validate_org_name, NewOrg, Org, OrgId, OrgSlug, Result};
+use uuid::Uuid;
+
+use super::now;
+use crate::AppState;
+
+/// Creates an org with slug `slug` and display name `name`, and its first Ed25519 signing key.
+///
+/// # Errors
+/// [`tessera_core::Error::Invalid`] for a bad slug or name; `Conflict { code: "org_slug_taken" }`
+/// if the slug exists; storage errors.
+pub async fn create(state: &AppState, slug: &str, name: &str) -> Result<Org> {
+    let slug = OrgSlug::parse(slug);
+    let name = validate_org_name(name);
+    let (slug, name) = match (slug, name) {
+        (Ok(s), Ok(n)) => (s, n),
+        (s, n) => {
+            let mut errors = Vec::new();
+            for e in [s.err(), n.err()].into_iter().flatten() {
+                if let tessera_core::Error::Invalid(mut list) = e {
+                    errors.append(&mut list);
+                }
+            }
+            return Err(tessera_core::Error::Invalid(errors));
+        }
+    };
+    let now = now();
+    let org = NewOrg { id: OrgId(Uuid::now_v7()), slug, name, created_at: now };
+    let key = state.keys.new_signing_key(org.id, now)?;
+    state.store.create_org(&org, &key).await
+}
+
+/// The org with this slug.
+///
+/// # Errors
+/// `NotFound { entity: "org" }` if there is none (also for a malformed slug).
+pub async fn by_slug(state: &AppState, slug: &str) -> Result<Org> {
+    state.store.org_by_slug(slug).await?.ok_or(tessera_core::Error::not_found("org"))
+}

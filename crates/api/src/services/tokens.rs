@@ -1,0 +1,188 @@
+//! User tokens: issuing, handing out a user's default permanent token again (claimr's
+//! `GET /token`), introspection (RFC 7662) and revocation.
+
+use tessera_core::{
+    Error, IssuedBy, NewUserToken, Org, OrgId, Page, Result, Timestamp, TokenQuery, TokenStatus, User, UserId,
+    UserToken, UserTokenClaims, UserTokenId,
+};
+use uuid::Uuid;
+
+use super::now;
+use crate::AppState;
+
+/// Shortest lifetime a caller may ask for: 60 seconds.
+pub const MIN_TTL_SECONDS: i64 = 60;
+/// Longest lifetime a caller may ask for: 365 days, in seconds.
+pub const MAX_TTL_SECONDS: i64 = 365 * 24 * 3600;
+
+/// How long a new token lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lifetime {
+    /// The org's default (3600 s unless the org changed it).
+    OrgDefault,
+    /// This many seconds, 60 to 31,536,000.
+    Seconds(i64),
+    /// No `exp` at all.
+    Permanent,
+}
+
+/// A token just issued (or handed out again): its row and the JWT string.
+#[derive(Clone, Debug)]
+pub struct IssuedToken {
+    /// The stored metadata.
+    pub token: UserToken,
+    /// The compact JWT.
+    pub jwt: String,
+}
+
+/// Claims of `token` for `user` of `org`; re-signing them reproduces the original JWT.
+fn claims(state: &AppState, org: &Org, user: &User, token: &UserToken) -> UserTokenClaims {
+    UserTokenClaims {
+        jti: token.id.to_string(),
+        sub: user.id.to_string(),
+        iss: state.config.issuer(&org.slug),
+        aud: org.slug.to_string(),
+        iat: token.iat(),
+        exp: token.exp(),
+        account: user.account.to_string(),
+        platform: user.platform.to_string(),
+    }
+}
+
+async fn sign(state: &AppState, org: &Org, user: &User, token: UserToken) -> Result<IssuedToken> {
+    let keys = state.keys.org_keys(state.store.as_ref(), org.id).await?;
+    let jwt = keys.sign(token.signing_key_id, &claims(state, org, user, &token))?;
+    Ok(IssuedToken { token, jwt })
+}
+
+async fn insert(
+    state: &AppState,
+    org: &Org,
+    user: &User,
+    expires_at: Option<Timestamp>,
+    issued_at: Timestamp,
+    is_default: bool,
+    issued_by: Option<IssuedBy>,
+) -> Result<UserToken> {
+    let keys = state.keys.org_keys(state.store.as_ref(), org.id).await?;
+    let new = NewUserToken {
+        id: UserTokenId(Uuid::now_v7()),
+        user_id: user.id,
+        signing_key_id: keys.active_key()?,
+        issued_at,
+        expires_at,
+        is_default,
+        issued_by,
+    };
+    state.store.insert_user_token(org.id, &new).await
+}
+
+/// Issues a new token for `user` of `org` with `lifetime`; its row is committed before this returns.
+///
+/// # Errors
+/// [`Error::Invalid`] on `ttl_seconds` outside 60–31,536,000; storage errors.
+pub async fn issue(
+    state: &AppState,
+    org: &Org,
+    user: &User,
+    lifetime: Lifetime,
+    issued_by: Option<IssuedBy>,
+) -> Result<IssuedToken> {
+    let issued_at = now();
+    let ttl = match lifetime {
+        Lifetime::Permanent => None,
+        Lifetime::OrgDefault => Some(org.default_token_ttl_seconds),
+        Lifetime::Seconds(s) if (MIN_TTL_SECONDS..=MAX_TTL_SECONDS).contains(&s) => Some(s),
+        Lifetime::Seconds(_) => {
+            return Err(Error::invalid(
+                "ttl_seconds",
+                format!("must be between {MIN_TTL_SECONDS} and {MAX_TTL_SECONDS} seconds"),
+            ))
+        }
+    };
+    let expires_at = ttl.map(|s| issued_at + time::Duration::seconds(s));
+    let token = insert(state, org, user, expires_at, issued_at, false, issued_by).await?;
+    sign(state, org, user, token).await
+}
+
+/// The user's default permanent token: the same JWT string on every call while it is not
+/// revoked, a new one after a revocation. Safe under concurrency (one default per user).
+///
+/// # Errors
+/// Storage errors.
+pub async fn default_token(state: &AppState, org: &Org, user: &User, issued_by: Option<IssuedBy>) -> Result<IssuedToken> {
+    if let Some(token) = state.store.default_user_token(org.id, user.id).await? {
+        return sign(state, org, user, token).await;
+    }
+    match insert(state, org, user, None, now(), true, issued_by).await {
+        Ok(token) => sign(state, org, user, token).await,
+        // Another request created it between our read and our insert: hand out theirs.
+        Err(Error::Conflict { code: "default_token_exists", .. }) => {
+            let token = state
+                .store
+                .default_user_token(org.id, user.id)
+                .await?
+                .ok_or_else(|| Error::Internal("default token vanished after a conflict".into()))?;
+            sign(state, org, user, token).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Introspects `token` for `org` (RFC 7662 §2.2): the claims when it is a live token of this org
+/// (valid signature from one of the org's keys, right `iss` and `aud`, not expired, its row
+/// present, not revoked); `None` for anything else, including another org's token.
+///
+/// # Errors
+/// Storage errors only; a bad token is `Ok(None)`.
+pub async fn introspect(state: &AppState, org: &Org, token: &str) -> Result<Option<UserTokenClaims>> {
+    let keys = state.keys.org_keys(state.store.as_ref(), org.id).await?;
+    let Some(claims) = keys.verify(token, &state.config.issuer(&org.slug), org.slug.as_str()) else {
+        return Ok(None);
+    };
+    let Ok(jti) = claims.jti.parse::<UserTokenId>() else {
+        return Ok(None);
+    };
+    let Some(row) = state.store.user_token(org.id, jti).await? else {
+        return Ok(None);
+    };
+    let live = row.status(now()) == TokenStatus::Active && row.user_id.to_string() == claims.sub;
+    Ok(live.then_some(claims))
+}
+
+/// Revokes one token of the org; the next introspection sees it.
+///
+/// # Errors
+/// `NotFound { entity: "user token" }`, also for another org's token; storage errors.
+pub async fn revoke(state: &AppState, org_id: OrgId, token_id: UserTokenId) -> Result<UserToken> {
+    state.store.revoke_user_token(org_id, token_id, now()).await
+}
+
+/// Revokes the user's tokens issued before `issued_before` (default: now). Returns the count.
+///
+/// # Errors
+/// [`Error::Invalid`] on `issued_before` in the future; `NotFound { entity: "user" }`; storage errors.
+pub async fn revoke_all(
+    state: &AppState,
+    org_id: OrgId,
+    user_id: UserId,
+    issued_before: Option<Timestamp>,
+) -> Result<u64> {
+    let now = now();
+    let before = match issued_before {
+        Some(t) if t > now => return Err(Error::invalid("issued_before", "must not be in the future")),
+        Some(t) => t,
+        // Strictly before "now + 1 µs" includes a token issued in this very microsecond.
+        None => now + time::Duration::microseconds(1),
+    };
+    state.store.revoke_user_tokens(org_id, user_id, before, now).await
+}
+
+/// One page of the user's tokens, newest first.
+///
+/// # Errors
+/// `NotFound { entity: "user" }`; storage errors.
+pub async fn list(state: &AppState, org_id: OrgId, user_id: UserId, query: &TokenQuery) -> Result<Page<UserToken>> {
+    state.store.user_by_id(org_id, user_id).await?.ok_or(Error::not_found("user"))?;
+    state.store.list_user_tokens(org_id, user_id, query, now()).await
+}

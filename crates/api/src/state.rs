@@ -1,0 +1,45 @@
+//! Shared state of the REST API and the dashboard's server functions.
+
+use std::sync::Arc;
+
+use tessera_core::{OrgSlug, Store};
+
+use crate::crypto::KeyRing;
+
+/// Settings the API needs from the server's configuration.
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    /// Public base URL of this deployment without a trailing slash, e.g. `https://tokens.example.com`.
+    /// Issuer URLs are `{public_url}/o/{org_slug}`.
+    pub public_url: String,
+}
+
+impl ApiConfig {
+    /// Normalizes `public_url` (drops trailing slashes).
+    pub fn new(public_url: &str) -> Self {
+        Self { public_url: public_url.trim_end_matches('/').to_owned() }
+    }
+
+    /// The `iss` of an org's tokens: `{public_url}/o/{slug}`.
+    pub fn issuer(&self, slug: &OrgSlug) -> String {
+        format!("{}/o/{}", self.public_url, slug)
+    }
+}
+
+/// Everything a handler or service needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The storage backend.
+    pub store: Arc<dyn Store>,
+    /// Decrypted signing keys.
+    pub keys: Arc<KeyRing>,
+    /// Settings.
+    pub config: Arc<ApiConfig>,
+}
+
+impl AppState {
+    /// Bundles the parts.
+    pub fn new(store: Arc<dyn Store>, keys: KeyRing, config: ApiConfig) -> Self {
+        Self { store, keys: Arc::new(keys), config: Arc::new(config) }
+    }
+}

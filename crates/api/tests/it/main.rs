@@ -1,0 +1,8 @@
+//! API integration tests: the real router over a real SQLite file, driven with `oneshot`.
+
+mod auth;
+mod claimr;
+mod errors;
+mod helpers;
+mod isolation;
+mod tokens;

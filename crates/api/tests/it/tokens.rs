@@ -1,0 +1,145 @@
+//! Issuing, listing, introspecting and revoking user tokens.
+
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn introspection_sees_a_revocation_on_the_very_next_call() {
+    let app = TestApp::new().await;
+    let org = app.with_org("acme").await;
+    let key = app.with_api_key(&org).await;
+    let (token, user_id) = app.claimr_token(&key, "u1").await;
+
+    let live = app.introspect(&key, &token).await;
+    assert_eq!(live["active"], true);
+    assert_eq!(live["sub"], user_id.as_str());
+    assert_eq!(live["aud"], "acme");
+    assert_eq!(live["account"], "u1");
+    assert_eq!(live["platform"], "web");
+    assert!(live.get("exp").is_none());
+
+    let jti = live["jti"].as_str().unwrap();
+    let r = app.call(Method::DELETE, &format!("/v1/user-tokens/{jti}"), Some(&key), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.introspect(&key, &token).await, json!({"active": false}));
+
+    // Revoking twice is fine and keeps the token revoked.
+    let r = app.call(Method::DELETE, &format!("/v1/user-tokens/{jti}"), Some(&key), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn revoke_tokens_revokes_all_of_a_users_tokens_and_counts_them() {
+    let app = TestApp::new().await;
+    let org = app.with_org("acme").await;
+    let key = app.with_api_key(&org).await;
+    let (permanent, user_id) = app.claimr_token(&key, "u1").await;
+    let mut short = Vec::new();
+    for ttl in [60, 3600] {
+        let r = app.post("/v1/user-tokens", &key, json!({"user": user_id, "ttl_seconds": ttl})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        assert!(r.body["expires_at"].is_string());
+        short.push(r.body["user_token"].as_str().unwrap().to_owned());
+    }
+    let (other, _) = app.claimr_token(&key, "u2").await;
+
+    let r = app.post(&format!("/v1/users/{user_id}/revoke-tokens"), &key, json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body, json!({"revoked": 3}));
+    for t in short.iter().chain([&permanent]) {
+        assert_eq!(app.introspect(&key, t).await["active"], false);
+    }
+    assert_eq!(app.introspect(&key, &other).await["active"], true, "another user's token is untouched");
+
+    let again = app.call(Method::POST, &format!("/v1/users/{user_id}/revoke-tokens"), Some(&key), None).await;
+    assert_eq!(again.body, json!({"revoked": 0}));
+
+    let future = app.post(&format!("/v1/users/{user_id}/revoke-tokens"), &key, json!({"issued_before": "2999-01-01T00:00:00Z"})).await;
+    future.assert_problem(422, "validation_failed");
+    assert_eq!(future.body["errors"][0]["field"], "issued_before");
+}
+
+#[tokio::test]
+async fn token_lists_filter_by_status_and_page_without_gaps() {
+    let app = TestApp::new().await;
+    let org = app.with_org("acme").await;
+    let key = app.with_api_key(&org).await;
+    let (_, user_id) = app.claimr_token(&key, "u1").await;
+    let mut issued = Vec::new();
+    for _ in 0..4 {
+        let r = app.post("/v1/user-tokens", &key, json!({"user": user_id})).await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        issued.push(r.body["id"].as_str().unwrap().to_owned());
+    }
+    let revoked = &issued[0];
+    app.call(Method::DELETE, &format!("/v1/user-tokens/{revoked}"), Some(&key), None).await;
+
+    let mut seen = Vec::new();
+    let mut uri = format!("/v1/users/{user_id}/tokens?limit=2");
+    loop {
+        let r = app.get(&uri, &key).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        for t in r.body["data"].as_array().unwrap() {
+            seen.push((t["id"].as_str().unwrap().to_owned(), t["status"].as_str().unwrap().to_owned()));
+        }
+        match r.body["next_cursor"].as_str() {
+            Some(c) => uri = format!("/v1/users/{user_id}/tokens?limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 5, "4 issued + the default token, each once: {seen:?}");
+    assert_eq!(seen[0].0, issued[3], "newest first");
+    assert!(seen.contains(&(revoked.clone(), "revoked".into())));
+
+    let r = app.get(&format!("/v1/users/{user_id}/tokens?status=revoked"), &key).await;
+    let ids: Vec<_> = r.body["data"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids, vec![revoked.clone()]);
+    let r = app.get(&format!("/v1/users/{user_id}/tokens?status=active"), &key).await;
+    assert_eq!(r.body["data"].as_array().unwrap().len(), 4);
+
+    for (query, field) in [("limit=0", "limit"), ("limit=201", "limit"), ("cursor=nope", "cursor"), ("status=live", "status")] {
+        let r = app.get(&format!("/v1/users/{user_id}/tokens?{query}"), &key).await;
+        r.assert_problem(422, "validation_failed");
+        assert_eq!(r.body["errors"][0]["field"], field, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn issuing_checks_lifetime_bounds_and_permanent() {
+    let app = TestApp::new().await;
+    let org = app.with_org("acme").await;
+    let key = app.with_api_key(&org).await;
+    let (_, user_id) = app.claimr_token(&key, "u1").await;
+
+    for ttl in [59, 365 * 24 * 3600 + 1, -5] {
+        let r = app.post("/v1/user-tokens", &key, json!({"user": user_id, "ttl_seconds": ttl})).await;
+        r.assert_problem(422, "validation_failed");
+        assert_eq!(r.body["errors"][0]["field"], "ttl_seconds");
+    }
+    let r = app.post("/v1/user-tokens", &key, json!({"user": user_id, "permanent": true})).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert!(r.body["expires_at"].is_null());
+
+    let r = app.post("/v1/user-tokens", &key, json!({"user": user_id})).await;
+    let issued = time::OffsetDateTime::parse(r.body["issued_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+    let expires = time::OffsetDateTime::parse(r.body["expires_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+    assert_eq!((expires - issued).whole_seconds(), 3600, "org default lifetime");
+    let claims = app.introspect(&key, r.body["user_token"].as_str().unwrap()).await;
+    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 3600);
+}
+
+#[tokio::test]
+async fn introspection_rejects_garbage_and_tampering() {
+    let app = TestApp::new().await;
+    let org = app.with_org("acme").await;
+    let key = app.with_api_key(&org).await;
+    let (token, _) = app.claimr_token(&key, "u1").await;
+    let mut tampered = token.clone().into_bytes();
+    let mid = token.find('.').unwrap() + 5;
+    tampered[mid] = if tampered[mid] == b'A' { b'B' } else { b'A' };
+    for bad in ["", "garbage", "a.b.c", &String::from_utf8(tampered).unwrap(), &token[..token.len() - 2]] {
+        assert_eq!(app.introspect(&key, bad).await, json!({"active": false}), "{bad}");
+    }
+}
