@@ -41,7 +41,9 @@ impl FromRequestParts<AppState> for OrgApiKey {
             })?;
         let key = api_keys::authenticate(state, presented).await?.map_err(|e| {
             let (code, detail) = match e {
-                AuthError::Malformed(_) => ("api_key_malformed", "the API key is malformed (bad prefix, length or checksum)"),
+                AuthError::Malformed(_) => {
+                    ("api_key_malformed", "the API key is malformed (bad prefix, length or checksum)")
+                }
                 AuthError::Unknown => ("api_key_invalid", "the API key is not valid"),
                 AuthError::Revoked => ("api_key_revoked", "the API key has been revoked"),
                 AuthError::Expired => ("api_key_expired", "the API key has expired"),

@@ -15,8 +15,8 @@
 use async_trait::async_trait;
 
 use crate::{
-    ApiKey, ApiKeyHash, ApiKeyId, Member, NewApiKey, NewMember, NewOrg, NewSigningKey, NewUserToken, Org, OrgId,
-    Page, Result, SigningKey, Timestamp, TokenQuery, User, UserId, UserToken, UserTokenId, UserUpsert,
+    ApiKey, ApiKeyHash, ApiKeyId, Member, NewApiKey, NewMember, NewOrg, NewSigningKey, NewUserToken, Org, OrgId, Page,
+    Result, SigningKey, Timestamp, TokenQuery, User, UserId, UserToken, UserTokenId, UserUpsert,
 };
 
 /// Persistence for every Tessera entity. Object-safe: the server holds an `Arc<dyn Store>`.
@@ -81,13 +81,23 @@ pub trait Store: Send + Sync + 'static {
     /// The org's token with this id (= `jti`).
     async fn user_token(&self, org_id: OrgId, token_id: UserTokenId) -> Result<Option<UserToken>>;
     /// The user's tokens, newest first (`issued_at` desc, then id desc), filtered by status at `now`.
-    async fn list_user_tokens(&self, org_id: OrgId, user_id: UserId, query: &TokenQuery, now: Timestamp)
-        -> Result<Page<UserToken>>;
+    async fn list_user_tokens(
+        &self,
+        org_id: OrgId,
+        user_id: UserId,
+        query: &TokenQuery,
+        now: Timestamp,
+    ) -> Result<Page<UserToken>>;
     /// Revokes one token at `at` and returns it; an already revoked token keeps its first
     /// `revoked_at`. `NotFound { entity: "user token" }` if the org has no such token.
     async fn revoke_user_token(&self, org_id: OrgId, token_id: UserTokenId, at: Timestamp) -> Result<UserToken>;
     /// Revokes the user's unrevoked tokens issued strictly before `issued_before`, at `at`.
     /// Returns how many were revoked. `NotFound { entity: "user" }` if the org has no such user.
-    async fn revoke_user_tokens(&self, org_id: OrgId, user_id: UserId, issued_before: Timestamp, at: Timestamp)
-        -> Result<u64>;
+    async fn revoke_user_tokens(
+        &self,
+        org_id: OrgId,
+        user_id: UserId,
+        issued_before: Timestamp,
+        at: Timestamp,
+    ) -> Result<u64>;
 }

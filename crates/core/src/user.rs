@@ -113,7 +113,10 @@ impl Metadata {
         };
         let size = serde_json::to_vec(&map).map(|v| v.len()).unwrap_or(usize::MAX);
         if size > MAX_METADATA_BYTES {
-            return Err(Error::invalid("metadata", format!("must be at most {MAX_METADATA_BYTES} bytes when serialized")));
+            return Err(Error::invalid(
+                "metadata",
+                format!("must be at most {MAX_METADATA_BYTES} bytes when serialized"),
+            ));
         }
         Ok(Self(map))
     }

@@ -20,18 +20,11 @@ pub(crate) const INSERT_API_KEY: &str = concat!(
 );
 
 /// `$1` hash. Deliberately not scoped by org: this lookup is how a request's org is found.
-pub(crate) const API_KEY_BY_HASH: &str = concat!(
-    "select ",
-    api_key_columns!(),
-    " from api_key where hash = $1"
-);
+pub(crate) const API_KEY_BY_HASH: &str = concat!("select ", api_key_columns!(), " from api_key where hash = $1");
 
 /// `$1` org_id. Newest first.
-pub(crate) const LIST_API_KEYS: &str = concat!(
-    "select ",
-    api_key_columns!(),
-    " from api_key where org_id = $1 order by created_at desc, id desc"
-);
+pub(crate) const LIST_API_KEYS: &str =
+    concat!("select ", api_key_columns!(), " from api_key where org_id = $1 order by created_at desc, id desc");
 
 /// `$1` org_id, `$2` prefix, `$3` at. `coalesce` keeps the first revocation time.
 pub(crate) const REVOKE_API_KEY: &str = concat!(

@@ -38,13 +38,8 @@ pub(crate) fn storage(e: sqlx::Error) -> Error {
 /// A unique violation as [`Error::Conflict`] with `code`, anything else as [`Error::Storage`].
 /// Detected by sqlx's backend-neutral check, not by constraint name, so both backends agree.
 pub(crate) fn conflict_or_storage(e: sqlx::Error, code: &'static str, message: &str) -> Error {
-    if e.as_database_error()
-        .is_some_and(|d| d.is_unique_violation())
-    {
-        Error::Conflict {
-            code,
-            message: message.to_owned(),
-        }
+    if e.as_database_error().is_some_and(|d| d.is_unique_violation()) {
+        Error::Conflict { code, message: message.to_owned() }
     } else {
         storage(e)
     }

@@ -6,8 +6,7 @@ use uuid::Uuid;
 use crate::convert::timestamp;
 
 /// `$1` id, `$2` org_id, `$3` email, `$4` role, `$5` password_hash, `$6` created_at.
-pub(crate) const INSERT_MEMBER: &str =
-    "insert into member (id, org_id, email, role, password_hash, created_at) \
+pub(crate) const INSERT_MEMBER: &str = "insert into member (id, org_id, email, role, password_hash, created_at) \
      values ($1, $2, $3, $4, $5, $6) \
      returning id, org_id, email, role, password_hash, created_at";
 
@@ -28,8 +27,7 @@ impl MemberRow {
     /// # Errors
     /// [`Error::Internal`] if the stored email, role or time is invalid (a corrupted row).
     pub(crate) fn into_member(self) -> Result<Member> {
-        let corrupt =
-            |what: &str| Error::Internal(format!("member {} has an invalid {what}", self.id));
+        let corrupt = |what: &str| Error::Internal(format!("member {} has an invalid {what}", self.id));
         Ok(Member {
             id: MemberId(self.id),
             org_id: OrgId(self.org_id),

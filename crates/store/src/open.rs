@@ -105,10 +105,7 @@ pub async fn migrate(url: &str) -> Result<usize, OpenError> {
 
 /// Runs `migrator` on `pool` and returns how many migrations it applied, counted as the change in
 /// sqlx's table of applied migrations (the migrator itself does not report it).
-pub(crate) async fn apply_migrations<DB>(
-    migrator: &Migrator,
-    pool: &Pool<DB>,
-) -> Result<usize, OpenError>
+pub(crate) async fn apply_migrations<DB>(migrator: &Migrator, pool: &Pool<DB>) -> Result<usize, OpenError>
 where
     DB: Database,
     DB::Connection: Migrate,
@@ -149,38 +146,20 @@ mod tests {
 
     #[test]
     fn redaction_hides_user_info_and_query() {
-        assert_eq!(
-            redact("postgres://u:s3cret@db:5432/t"),
-            "postgres://***@db:5432/t"
-        );
+        assert_eq!(redact("postgres://u:s3cret@db:5432/t"), "postgres://***@db:5432/t");
         assert_eq!(redact("postgres://u:pa/ss@db/t"), "postgres://***@db/t");
-        assert_eq!(
-            redact("postgres://db/t?password=s3cret"),
-            "postgres://db/t?…"
-        );
+        assert_eq!(redact("postgres://db/t?password=s3cret"), "postgres://db/t?…");
         assert_eq!(redact("mysql://root:s3cret@h/db"), "mysql://***@h/db");
         assert_eq!(redact("root:s3cret@h"), "***@h");
-        assert_eq!(
-            redact("sqlite://data/tessera.db"),
-            "sqlite://data/tessera.db"
-        );
+        assert_eq!(redact("sqlite://data/tessera.db"), "sqlite://data/tessera.db");
     }
 
     #[test]
     fn schemes_select_backends() {
         assert!(matches!(backend("postgres://h/db"), Ok(Backend::Postgres)));
-        assert!(matches!(
-            backend("postgresql://h/db"),
-            Ok(Backend::Postgres)
-        ));
+        assert!(matches!(backend("postgresql://h/db"), Ok(Backend::Postgres)));
         assert!(matches!(backend("sqlite:./x.db"), Ok(Backend::Sqlite)));
-        let err = backend("mysql://root:s3cret@h/db")
-            .err()
-            .unwrap()
-            .to_string();
-        assert!(
-            !err.contains("s3cret") && err.contains("postgres://") && err.contains("sqlite:"),
-            "{err}"
-        );
+        let err = backend("mysql://root:s3cret@h/db").err().unwrap().to_string();
+        assert!(!err.contains("s3cret") && err.contains("postgres://") && err.contains("sqlite:"), "{err}");
     }
 }

@@ -19,32 +19,23 @@ macro_rules! signing_key_columns {
 }
 
 /// `$1` id, `$2` slug, `$3` name, `$4` created_at. The TTL takes the column default.
-pub(crate) const INSERT_ORG: &str = concat!(
-    "insert into org (id, slug, name, created_at) values ($1, $2, $3, $4) returning ",
-    org_columns!()
-);
+pub(crate) const INSERT_ORG: &str =
+    concat!("insert into org (id, slug, name, created_at) values ($1, $2, $3, $4) returning ", org_columns!());
 
 /// `$1` slug.
-pub(crate) const ORG_BY_SLUG: &str =
-    concat!("select ", org_columns!(), " from org where slug = $1");
+pub(crate) const ORG_BY_SLUG: &str = concat!("select ", org_columns!(), " from org where slug = $1");
 
 /// `$1` id.
 pub(crate) const ORG_BY_ID: &str = concat!("select ", org_columns!(), " from org where id = $1");
 
 /// `$1` id, `$2` org_id, `$3` algorithm, `$4` public_key, `$5` encrypted_private_key, `$6` active,
 /// `$7` created_at.
-pub(crate) const INSERT_SIGNING_KEY: &str = concat!(
-    "insert into signing_key (",
-    signing_key_columns!(),
-    ") values ($1, $2, $3, $4, $5, $6, $7)"
-);
+pub(crate) const INSERT_SIGNING_KEY: &str =
+    concat!("insert into signing_key (", signing_key_columns!(), ") values ($1, $2, $3, $4, $5, $6, $7)");
 
 /// `$1` org_id. Oldest first; the id breaks ties between keys made in the same microsecond.
-pub(crate) const SIGNING_KEYS: &str = concat!(
-    "select ",
-    signing_key_columns!(),
-    " from signing_key where org_id = $1 order by created_at, id"
-);
+pub(crate) const SIGNING_KEYS: &str =
+    concat!("select ", signing_key_columns!(), " from signing_key where org_id = $1 order by created_at, id");
 
 /// An `org` row.
 #[derive(sqlx::FromRow)]
@@ -62,8 +53,8 @@ impl OrgRow {
     /// # Errors
     /// [`Error::Internal`] if the stored slug or time is invalid (a corrupted row).
     pub(crate) fn into_org(self) -> Result<Org> {
-        let slug = OrgSlug::parse(&self.slug)
-            .map_err(|_| Error::Internal(format!("org {} has an invalid slug", self.id)))?;
+        let slug =
+            OrgSlug::parse(&self.slug).map_err(|_| Error::Internal(format!("org {} has an invalid slug", self.id)))?;
         Ok(Org {
             id: OrgId(self.id),
             slug,

@@ -33,17 +33,12 @@ impl PgStore {
 
     /// Connects without migrating.
     pub(crate) async fn connect(url: &str) -> Result<Self, OpenError> {
-        let options = PgConnectOptions::from_str(url).map_err(|source| OpenError::InvalidUrl {
-            url: redact(url),
-            source,
-        })?;
+        let options =
+            PgConnectOptions::from_str(url).map_err(|source| OpenError::InvalidUrl { url: redact(url), source })?;
         let pool = PgPoolOptions::new()
             .connect_with(options)
             .await
-            .map_err(|source| OpenError::Connect {
-                url: redact(url),
-                source,
-            })?;
+            .map_err(|source| OpenError::Connect { url: redact(url), source })?;
         Ok(Self { pool })
     }
 

@@ -4,9 +4,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 
 use crate::open::{apply_migrations, redact, OpenError};
@@ -44,10 +42,7 @@ impl SqliteStore {
     /// Connects without migrating.
     pub(crate) async fn connect(url: &str) -> Result<Self, OpenError> {
         let options = SqliteConnectOptions::from_str(url)
-            .map_err(|source| OpenError::InvalidUrl {
-                url: redact(url),
-                source,
-            })?
+            .map_err(|source| OpenError::InvalidUrl { url: redact(url), source })?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
@@ -57,29 +52,14 @@ impl SqliteStore {
         let mut pool = SqlitePoolOptions::new();
         if in_memory {
             // The database lives only while a connection is open: keep one forever.
-            pool = pool
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None);
-        } else if let Some(dir) = options
-            .get_filename()
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
+            pool = pool.min_connections(1).idle_timeout(None).max_lifetime(None);
+        } else if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
             tokio::fs::create_dir_all(dir)
                 .await
-                .map_err(|source| OpenError::CreateDir {
-                    path: dir.to_path_buf(),
-                    source,
-                })?;
+                .map_err(|source| OpenError::CreateDir { path: dir.to_path_buf(), source })?;
         }
-        let pool = pool
-            .connect_with(options)
-            .await
-            .map_err(|source| OpenError::Connect {
-                url: redact(url),
-                source,
-            })?;
+        let pool =
+            pool.connect_with(options).await.map_err(|source| OpenError::Connect { url: redact(url), source })?;
         Ok(Self { pool })
     }
 

@@ -13,10 +13,9 @@ macro_rules! impl_store {
         const _: () = {
             use sqlx::types::Json;
             use tessera_core::{
-                ApiKey, ApiKeyHash, ApiKeyId, Error, Member, NewApiKey, NewMember, NewOrg,
-                NewSigningKey, NewUserToken, Org, OrgId, Page, Result, SigningKey, Store,
-                Timestamp, TokenQuery, TokenStatus, User, UserId, UserToken, UserTokenId,
-                UserUpsert,
+                ApiKey, ApiKeyHash, ApiKeyId, Error, Member, NewApiKey, NewMember, NewOrg, NewSigningKey, NewUserToken,
+                Org, OrgId, Page, Result, SigningKey, Store, Timestamp, TokenQuery, TokenStatus, User, UserId,
+                UserToken, UserTokenId, UserUpsert,
             };
 
             use $crate::api_key::{self, ApiKeyRow};
@@ -29,10 +28,7 @@ macro_rules! impl_store {
             #[async_trait::async_trait]
             impl Store for $ty {
                 async fn ping(&self) -> Result<()> {
-                    sqlx::query("select 1")
-                        .execute(&self.pool)
-                        .await
-                        .map_err(storage)?;
+                    sqlx::query("select 1").execute(&self.pool).await.map_err(storage)?;
                     Ok(())
                 }
 
@@ -46,11 +42,7 @@ macro_rules! impl_store {
                         .fetch_one(&mut *tx)
                         .await
                         .map_err(|e| {
-                            conflict_or_storage(
-                                e,
-                                "org_slug_taken",
-                                "an org with this slug already exists",
-                            )
+                            conflict_or_storage(e, "org_slug_taken", "an org with this slug already exists")
                         })?;
                     sqlx::query(org::INSERT_SIGNING_KEY)
                         .bind(key.id.0)
@@ -96,11 +88,7 @@ macro_rules! impl_store {
                         .fetch_one(&self.pool)
                         .await
                         .map_err(|e| {
-                            conflict_or_storage(
-                                e,
-                                "member_email_taken",
-                                "a member with this email exists in the org",
-                            )
+                            conflict_or_storage(e, "member_email_taken", "a member with this email exists in the org")
                         })?
                         .into_member()
                 }
@@ -131,11 +119,7 @@ macro_rules! impl_store {
                         .fetch_one(&self.pool)
                         .await
                         .map_err(|e| {
-                            conflict_or_storage(
-                                e,
-                                "api_key_prefix_taken",
-                                "the org already has a key with this prefix",
-                            )
+                            conflict_or_storage(e, "api_key_prefix_taken", "the org already has a key with this prefix")
                         })?
                         .into_api_key()
                 }
@@ -160,12 +144,7 @@ macro_rules! impl_store {
                         .collect()
                 }
 
-                async fn revoke_api_key(
-                    &self,
-                    org_id: OrgId,
-                    prefix: &str,
-                    at: Timestamp,
-                ) -> Result<ApiKey> {
+                async fn revoke_api_key(&self, org_id: OrgId, prefix: &str, at: Timestamp) -> Result<ApiKey> {
                     sqlx::query_as::<_, ApiKeyRow>(api_key::REVOKE_API_KEY)
                         .bind(org_id.0)
                         .bind(prefix)
@@ -177,12 +156,7 @@ macro_rules! impl_store {
                         .into_api_key()
                 }
 
-                async fn touch_api_key(
-                    &self,
-                    org_id: OrgId,
-                    key_id: ApiKeyId,
-                    at: Timestamp,
-                ) -> Result<()> {
+                async fn touch_api_key(&self, org_id: OrgId, key_id: ApiKeyId, at: Timestamp) -> Result<()> {
                     let done = sqlx::query(api_key::TOUCH_API_KEY)
                         .bind(org_id.0)
                         .bind(key_id.0)
@@ -196,11 +170,7 @@ macro_rules! impl_store {
                     Ok(())
                 }
 
-                async fn upsert_user(
-                    &self,
-                    org_id: OrgId,
-                    new: &UserUpsert,
-                ) -> Result<(User, bool)> {
+                async fn upsert_user(&self, org_id: OrgId, new: &UserUpsert) -> Result<(User, bool)> {
                     let now = micros(new.now);
                     let mut tx = self.begin_write().await.map_err(storage)?;
                     let inserted = sqlx::query_as::<_, UserRow>(user::INSERT_USER_IF_NEW)
@@ -244,11 +214,7 @@ macro_rules! impl_store {
                     row.map(UserRow::into_user).transpose()
                 }
 
-                async fn insert_user_token(
-                    &self,
-                    org_id: OrgId,
-                    new: &NewUserToken,
-                ) -> Result<UserToken> {
+                async fn insert_user_token(&self, org_id: OrgId, new: &NewUserToken) -> Result<UserToken> {
                     let (by_key, by_member) = user_token::issuer_columns(new.issued_by);
                     // One statement: the insert selects from the org's user row, so it is atomic
                     // without a transaction and inserts nothing if the user is not in the org.
@@ -268,11 +234,7 @@ macro_rules! impl_store {
                             // Only the partial index on live default tokens can clash for a new
                             // (UUIDv7) id; for a non-default token a clash is a caller bug.
                             if new.is_default {
-                                conflict_or_storage(
-                                    e,
-                                    "default_token_exists",
-                                    "the user already has a default token",
-                                )
+                                conflict_or_storage(e, "default_token_exists", "the user already has a default token")
                             } else {
                                 storage(e)
                             }
@@ -280,11 +242,7 @@ macro_rules! impl_store {
                     row.ok_or(Error::not_found("user"))?.into_user_token()
                 }
 
-                async fn default_user_token(
-                    &self,
-                    org_id: OrgId,
-                    user_id: UserId,
-                ) -> Result<Option<UserToken>> {
+                async fn default_user_token(&self, org_id: OrgId, user_id: UserId) -> Result<Option<UserToken>> {
                     let row = sqlx::query_as::<_, UserTokenRow>(user_token::DEFAULT_USER_TOKEN)
                         .bind(org_id.0)
                         .bind(user_id.0)
@@ -294,11 +252,7 @@ macro_rules! impl_store {
                     row.map(UserTokenRow::into_user_token).transpose()
                 }
 
-                async fn user_token(
-                    &self,
-                    org_id: OrgId,
-                    token_id: UserTokenId,
-                ) -> Result<Option<UserToken>> {
+                async fn user_token(&self, org_id: OrgId, token_id: UserTokenId) -> Result<Option<UserToken>> {
                     let row = sqlx::query_as::<_, UserTokenRow>(user_token::USER_TOKEN)
                         .bind(org_id.0)
                         .bind(token_id.0)
@@ -316,27 +270,20 @@ macro_rules! impl_store {
                     now: Timestamp,
                 ) -> Result<Page<UserToken>> {
                     let limit = query.page.limit;
-                    let sql =
-                        user_token::list_user_tokens_sql(query.status, query.page.after.is_some());
+                    let sql = user_token::list_user_tokens_sql(query.status, query.page.after.is_some());
                     // One row more than the page proves that a next page exists.
                     let mut q = sqlx::query_as::<_, UserTokenRow>(&sql)
                         .bind(org_id.0)
                         .bind(user_id.0)
                         .bind(i64::from(limit) + 1);
-                    if matches!(
-                        query.status,
-                        Some(TokenStatus::Active | TokenStatus::Expired)
-                    ) {
+                    if matches!(query.status, Some(TokenStatus::Active | TokenStatus::Expired)) {
                         q = q.bind(micros(now));
                     }
                     if let Some(after) = query.page.after {
                         q = q.bind(after.at_micros).bind(after.id);
                     }
                     let rows = q.fetch_all(&self.pool).await.map_err(storage)?;
-                    let tokens = rows
-                        .into_iter()
-                        .map(UserTokenRow::into_user_token)
-                        .collect::<Result<Vec<_>>>()?;
+                    let tokens = rows.into_iter().map(UserTokenRow::into_user_token).collect::<Result<Vec<_>>>()?;
                     Ok(Page::from_rows(tokens, limit, |t| (t.issued_at, t.id.0)))
                 }
 

@@ -39,11 +39,7 @@ pub(crate) const UPDATE_USER_BY_IDENTITY: &str = concat!(
 );
 
 /// `$1` org_id, `$2` id.
-pub(crate) const USER_BY_ID: &str = concat!(
-    "select ",
-    user_columns!(),
-    " from end_user where org_id = $1 and id = $2"
-);
+pub(crate) const USER_BY_ID: &str = concat!("select ", user_columns!(), " from end_user where org_id = $1 and id = $2");
 
 /// `$1` org_id, `$2` id. Used to tell "no such user" from "nothing to do" inside a transaction.
 pub(crate) const USER_EXISTS: &str = "select id from end_user where org_id = $1 and id = $2";
@@ -67,8 +63,7 @@ impl UserRow {
     /// # Errors
     /// [`Error::Internal`] if a stored field breaks the domain rules (a corrupted row).
     pub(crate) fn into_user(self) -> Result<User> {
-        let corrupt =
-            |what: &str| Error::Internal(format!("user {} has an invalid {what}", self.id));
+        let corrupt = |what: &str| Error::Internal(format!("user {} has an invalid {what}", self.id));
         Ok(User {
             id: UserId(self.id),
             org_id: OrgId(self.org_id),

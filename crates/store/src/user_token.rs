@@ -2,8 +2,7 @@
 //! signature over claims that can be rebuilt from the row (see `tessera_core::user_token`).
 
 use tessera_core::{
-    ApiKeyId, Error, IssuedBy, MemberId, OrgId, Result, SigningKeyId, TokenStatus, UserId,
-    UserToken, UserTokenId,
+    ApiKeyId, Error, IssuedBy, MemberId, OrgId, Result, SigningKeyId, TokenStatus, UserId, UserToken, UserTokenId,
 };
 use uuid::Uuid;
 
@@ -35,11 +34,8 @@ pub(crate) const DEFAULT_USER_TOKEN: &str = concat!(
 );
 
 /// `$1` org_id, `$2` id.
-pub(crate) const USER_TOKEN: &str = concat!(
-    "select ",
-    user_token_columns!(),
-    " from user_token where org_id = $1 and id = $2"
-);
+pub(crate) const USER_TOKEN: &str =
+    concat!("select ", user_token_columns!(), " from user_token where org_id = $1 and id = $2");
 
 /// `$1` org_id, `$2` id, `$3` at. `coalesce` keeps the first revocation time.
 pub(crate) const REVOKE_USER_TOKEN: &str = concat!(
@@ -58,33 +54,24 @@ pub(crate) const REVOKE_USER_TOKENS: &str = "update user_token set revoked_at = 
 /// `after_cursor`. The filters are fixed SQL fragments (no input is spliced in), chosen here so
 /// each variant keeps a plain index range scan on `(org_id, user_id, issued_at, id)`.
 pub(crate) fn list_user_tokens_sql(status: Option<TokenStatus>, after_cursor: bool) -> String {
-    let mut sql = String::from(concat!(
-        "select ",
-        user_token_columns!(),
-        " from user_token where org_id = $1 and user_id = $2"
-    ));
+    let mut sql =
+        String::from(concat!("select ", user_token_columns!(), " from user_token where org_id = $1 and user_id = $2"));
     let mut next = 4;
     match status {
         None => {}
         Some(TokenStatus::Active) => {
-            sql.push_str(&format!(
-                " and revoked_at is null and (expires_at is null or expires_at > ${next})"
-            ));
+            sql.push_str(&format!(" and revoked_at is null and (expires_at is null or expires_at > ${next})"));
             next += 1;
         }
         Some(TokenStatus::Expired) => {
-            sql.push_str(&format!(
-                " and revoked_at is null and expires_at <= ${next}"
-            ));
+            sql.push_str(&format!(" and revoked_at is null and expires_at <= ${next}"));
             next += 1;
         }
         Some(TokenStatus::Revoked) => sql.push_str(" and revoked_at is not null"),
     }
     if after_cursor {
         let (at, id) = (next, next + 1);
-        sql.push_str(&format!(
-            " and (issued_at < ${at} or (issued_at = ${at} and id < ${id}))"
-        ));
+        sql.push_str(&format!(" and (issued_at < ${at} or (issued_at = ${at} and id < ${id}))"));
     }
     sql.push_str(" order by issued_at desc, id desc limit $3");
     sql
@@ -115,12 +102,7 @@ impl UserTokenRow {
             (None, None) => None,
             (Some(k), None) => Some(IssuedBy::ApiKey(ApiKeyId(k))),
             (None, Some(m)) => Some(IssuedBy::Member(MemberId(m))),
-            (Some(_), Some(_)) => {
-                return Err(Error::Internal(format!(
-                    "user token {} has two issuers",
-                    self.id
-                )))
-            }
+            (Some(_), Some(_)) => return Err(Error::Internal(format!("user token {} has two issuers", self.id))),
         };
         Ok(UserToken {
             id: UserTokenId(self.id),
@@ -153,15 +135,9 @@ mod tests {
     fn listing_sql_numbers_parameters_densely() {
         let sql = list_user_tokens_sql(Some(TokenStatus::Expired), true);
         assert!(sql.contains("expires_at <= $4"), "{sql}");
-        assert!(
-            sql.contains("issued_at < $5 or (issued_at = $5 and id < $6)"),
-            "{sql}"
-        );
+        assert!(sql.contains("issued_at < $5 or (issued_at = $5 and id < $6)"), "{sql}");
         let sql = list_user_tokens_sql(Some(TokenStatus::Revoked), true);
-        assert!(
-            sql.contains("issued_at < $4 or (issued_at = $4 and id < $5)"),
-            "{sql}"
-        );
+        assert!(sql.contains("issued_at < $4 or (issued_at = $4 and id < $5)"), "{sql}");
         assert!(!list_user_tokens_sql(None, false).contains("$4"));
     }
 }

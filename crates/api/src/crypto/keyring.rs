@@ -79,7 +79,8 @@ impl OrgKeys {
         let key = self.keys.get(&kid).ok_or_else(|| Error::Internal(format!("signing key {kid} not loaded")))?;
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(kid.to_string());
-        jsonwebtoken::encode(&header, claims, &key.encoding).map_err(|e| Error::Internal(format!("signing failed: {e}")))
+        jsonwebtoken::encode(&header, claims, &key.encoding)
+            .map_err(|e| Error::Internal(format!("signing failed: {e}")))
     }
 
     /// Verifies signature, `iss`, `aud` and (if present) `exp` of `token` against this org's
@@ -135,10 +136,8 @@ impl KeyRing {
         let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
             .map_err(|_| Error::Internal("random source failed".into()))?;
         let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| Error::Internal("bad key pair".into()))?;
-        let encrypted_private_key = self
-            .master
-            .seal(pkcs8.as_ref(), &seal_context(org_id, id))
-            .map_err(|e| Error::Internal(e.to_string()))?;
+        let encrypted_private_key =
+            self.master.seal(pkcs8.as_ref(), &seal_context(org_id, id)).map_err(|e| Error::Internal(e.to_string()))?;
         Ok(NewSigningKey {
             id,
             algorithm: ALG_EDDSA.into(),
@@ -168,10 +167,9 @@ impl KeyRing {
         let mut jwks = Vec::new();
         let mut active = None;
         for row in rows {
-            let pkcs8 = self
-                .master
-                .open(&row.encrypted_private_key, &seal_context(org_id, row.id))
-                .map_err(|_| Error::Internal(format!("signing key {} cannot be decrypted with this master key", row.id)))?;
+            let pkcs8 = self.master.open(&row.encrypted_private_key, &seal_context(org_id, row.id)).map_err(|_| {
+                Error::Internal(format!("signing key {} cannot be decrypted with this master key", row.id))
+            })?;
             let x = URL_SAFE_NO_PAD.encode(&row.public_key);
             let decoding = DecodingKey::from_ed_components(&x)
                 .map_err(|e| Error::Internal(format!("bad public key {}: {e}", row.id)))?;

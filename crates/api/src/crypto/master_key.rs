@@ -50,7 +50,8 @@ impl MasterKey {
     /// [`MasterKeyError::Format`] unless it decodes to exactly 32 bytes.
     pub fn from_base64(text: &str) -> Result<Self, MasterKeyError> {
         let text = text.trim().trim_end_matches('=');
-        let bytes = base64::engine::general_purpose::STANDARD_NO_PAD.decode(text).map_err(|_| MasterKeyError::Format)?;
+        let bytes =
+            base64::engine::general_purpose::STANDARD_NO_PAD.decode(text).map_err(|_| MasterKeyError::Format)?;
         let bytes: [u8; MASTER_KEY_LEN] = bytes.try_into().map_err(|_| MasterKeyError::Format)?;
         Ok(Self(SecretBox::new(Box::new(bytes))))
     }

@@ -33,7 +33,11 @@ pub struct TokenOut {
     pub user_id: String,
 }
 
-async fn get_token(key: OrgApiKey, AppQuery(q): AppQuery<TokenQueryIn>, state: axum::extract::State<AppState>) -> Result<Json<TokenOut>, ApiError> {
+async fn get_token(
+    key: OrgApiKey,
+    AppQuery(q): AppQuery<TokenQueryIn>,
+    state: axum::extract::State<AppState>,
+) -> Result<Json<TokenOut>, ApiError> {
     let name = q.name.filter(|n| !n.is_empty());
     let input = users::UpsertInput { account: q.account, platform: q.platform, display_name: name, metadata: None };
     let (user, _) = users::upsert(&state, key.org.id, input).await?;

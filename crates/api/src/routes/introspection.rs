@@ -29,7 +29,11 @@ pub struct IntrospectOut {
     pub claims: Option<tessera_core::UserTokenClaims>,
 }
 
-async fn introspect(key: OrgApiKey, State(state): State<AppState>, AppJson(body): AppJson<IntrospectIn>) -> Result<Json<IntrospectOut>, ApiError> {
+async fn introspect(
+    key: OrgApiKey,
+    State(state): State<AppState>,
+    AppJson(body): AppJson<IntrospectIn>,
+) -> Result<Json<IntrospectOut>, ApiError> {
     let claims = tokens::introspect(&state, &key.org, &body.token).await?;
     Ok(Json(IntrospectOut { active: claims.is_some(), claims }))
 }

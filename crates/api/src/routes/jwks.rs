@@ -1,13 +1,7 @@
 //! `GET /o/{org_slug}/.well-known/jwks.json`: the org's public keys (RFC 7517), public and
 //! cacheable, at `{iss}/.well-known/jwks.json` so JWT libraries can find it from the issuer.
 
-use axum::{
-    extract::State,
-    http::header,
-    response::IntoResponse,
-    routing::get,
-    Json, Router,
-};
+use axum::{extract::State, http::header, response::IntoResponse, routing::get, Json, Router};
 
 use crate::{error::ApiError, extract::AppPath, services::orgs, AppState};
 

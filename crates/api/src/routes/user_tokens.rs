@@ -67,7 +67,11 @@ async fn issue(
     Ok((StatusCode::CREATED, Json(out)))
 }
 
-async fn revoke(key: OrgApiKey, State(state): State<AppState>, AppPath(id): AppPath<UserTokenId>) -> Result<StatusCode, ApiError> {
+async fn revoke(
+    key: OrgApiKey,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<UserTokenId>,
+) -> Result<StatusCode, ApiError> {
     tokens::revoke(&state, key.org.id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -56,12 +56,17 @@ async fn upsert_user(
     };
     let (user, created) = users::upsert(&state, key.org.id, input).await?;
     let issued =
-        tokens::issue(&state, &key.org, &user, tokens::Lifetime::OrgDefault, Some(IssuedBy::ApiKey(key.key_id))).await?;
+        tokens::issue(&state, &key.org, &user, tokens::Lifetime::OrgDefault, Some(IssuedBy::ApiKey(key.key_id)))
+            .await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(UpsertUserOut { user: user.into(), created, user_token: issued.jwt })))
 }
 
-async fn get_user(key: OrgApiKey, State(state): State<AppState>, AppPath(id): AppPath<UserId>) -> Result<Json<UserOut>, ApiError> {
+async fn get_user(
+    key: OrgApiKey,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<UserId>,
+) -> Result<Json<UserOut>, ApiError> {
     Ok(Json(users::get(&state, key.org.id, id).await?.into()))
 }
 
@@ -99,7 +104,10 @@ async fn list_tokens(
     };
     let page = tokens::list(&state, key.org.id, id, &TokenQuery { status, page }).await?;
     let now = now();
-    Ok(Json(ListOut { data: page.data.into_iter().map(|t| UserTokenOut::new(t, now)).collect(), next_cursor: page.next_cursor }))
+    Ok(Json(ListOut {
+        data: page.data.into_iter().map(|t| UserTokenOut::new(t, now)).collect(),
+        next_cursor: page.next_cursor,
+    }))
 }
 
 /// Body of `POST /v1/users/{id}/revoke-tokens`.

@@ -110,7 +110,12 @@ pub async fn issue(
 ///
 /// # Errors
 /// Storage errors.
-pub async fn default_token(state: &AppState, org: &Org, user: &User, issued_by: Option<IssuedBy>) -> Result<IssuedToken> {
+pub async fn default_token(
+    state: &AppState,
+    org: &Org,
+    user: &User,
+    issued_by: Option<IssuedBy>,
+) -> Result<IssuedToken> {
     if let Some(token) = state.store.default_user_token(org.id, user.id).await? {
         return sign(state, org, user, token).await;
     }

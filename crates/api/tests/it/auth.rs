@@ -12,12 +12,18 @@ async fn every_auth_failure_is_a_401_with_a_bearer_challenge() {
     let key = app.with_api_key(&org).await;
     let revoked = app.with_api_key(&org).await;
     services::api_keys::revoke(&app.state, org.id, &revoked[4..12]).await.unwrap();
-    let expired = services::api_keys::create(&app.state, org.id, "soon", None, Some(services::now() + time::Duration::milliseconds(300)))
-        .await
-        .unwrap()
-        .secret
-        .expose()
-        .to_owned();
+    let expired = services::api_keys::create(
+        &app.state,
+        org.id,
+        "soon",
+        None,
+        Some(services::now() + time::Duration::milliseconds(300)),
+    )
+    .await
+    .unwrap()
+    .secret
+    .expose()
+    .to_owned();
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
 
     let mut checksum_typo = key.clone().into_bytes();

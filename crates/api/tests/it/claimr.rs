@@ -5,8 +5,8 @@ use axum::{
     http::{Method, Request, StatusCode},
 };
 use http_body_util::BodyExt;
-use tower::ServiceExt;
 use serde_json::json;
+use tower::ServiceExt;
 
 use crate::helpers::{verify_with_jwks, TestApp, PUBLIC_URL};
 

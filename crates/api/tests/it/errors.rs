@@ -77,7 +77,10 @@ async fn jwks_publishes_the_org_key_in_rfc_8037_form() {
     let keys = r.body["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 1);
     let k = &keys[0];
-    assert_eq!((k["kty"].as_str(), k["crv"].as_str(), k["alg"].as_str(), k["use"].as_str()), (Some("OKP"), Some("Ed25519"), Some("EdDSA"), Some("sig")));
+    assert_eq!(
+        (k["kty"].as_str(), k["crv"].as_str(), k["alg"].as_str(), k["use"].as_str()),
+        (Some("OKP"), Some("Ed25519"), Some("EdDSA"), Some("sig"))
+    );
     assert_eq!(k["x"].as_str().unwrap().len(), 43, "32 bytes in base64url");
     assert!(k.get("d").is_none(), "never the private half");
     let header = jsonwebtoken::decode_header(&token).unwrap();

@@ -8,7 +8,10 @@ use axum::{
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tempfile::TempDir;
-use tessera_api::{crypto::{KeyRing, MasterKey}, services, ApiConfig, AppState};
+use tessera_api::{
+    crypto::{KeyRing, MasterKey},
+    services, ApiConfig, AppState,
+};
 use tessera_core::Org;
 use tower::ServiceExt;
 
@@ -67,7 +70,11 @@ impl TestApp {
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into())) };
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
         Response { status, headers, body }
     }
 

@@ -17,8 +17,12 @@ async fn another_orgs_objects_are_not_found_and_unchanged() {
 
     app.get(&format!("/v1/users/{user_a}"), &key_b).await.assert_problem(404, "user_not_found");
     app.get(&format!("/v1/users/{user_a}/tokens"), &key_b).await.assert_problem(404, "user_not_found");
-    app.call(Method::DELETE, &format!("/v1/user-tokens/{jti_a}"), Some(&key_b), None).await.assert_problem(404, "user_token_not_found");
-    app.post(&format!("/v1/users/{user_a}/revoke-tokens"), &key_b, json!({})).await.assert_problem(404, "user_not_found");
+    app.call(Method::DELETE, &format!("/v1/user-tokens/{jti_a}"), Some(&key_b), None)
+        .await
+        .assert_problem(404, "user_token_not_found");
+    app.post(&format!("/v1/users/{user_a}/revoke-tokens"), &key_b, json!({}))
+        .await
+        .assert_problem(404, "user_not_found");
     app.post("/v1/user-tokens", &key_b, json!({"user": user_a})).await.assert_problem(404, "user_not_found");
     assert_eq!(app.introspect(&key_b, &token_a).await, json!({"active": false}));
 

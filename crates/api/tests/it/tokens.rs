@@ -56,7 +56,9 @@ async fn revoke_tokens_revokes_all_of_a_users_tokens_and_counts_them() {
     let again = app.call(Method::POST, &format!("/v1/users/{user_id}/revoke-tokens"), Some(&key), None).await;
     assert_eq!(again.body, json!({"revoked": 0}));
 
-    let future = app.post(&format!("/v1/users/{user_id}/revoke-tokens"), &key, json!({"issued_before": "2999-01-01T00:00:00Z"})).await;
+    let future = app
+        .post(&format!("/v1/users/{user_id}/revoke-tokens"), &key, json!({"issued_before": "2999-01-01T00:00:00Z"}))
+        .await;
     future.assert_problem(422, "validation_failed");
     assert_eq!(future.body["errors"][0]["field"], "issued_before");
 }
@@ -99,7 +101,9 @@ async fn token_lists_filter_by_status_and_page_without_gaps() {
     let r = app.get(&format!("/v1/users/{user_id}/tokens?status=active"), &key).await;
     assert_eq!(r.body["data"].as_array().unwrap().len(), 4);
 
-    for (query, field) in [("limit=0", "limit"), ("limit=201", "limit"), ("cursor=nope", "cursor"), ("status=live", "status")] {
+    for (query, field) in
+        [("limit=0", "limit"), ("limit=201", "limit"), ("cursor=nope", "cursor"), ("status=live", "status")]
+    {
         let r = app.get(&format!("/v1/users/{user_id}/tokens?{query}"), &key).await;
         r.assert_problem(422, "validation_failed");
         assert_eq!(r.body["errors"][0]["field"], field, "{query}");
@@ -123,8 +127,16 @@ async fn issuing_checks_lifetime_bounds_and_permanent() {
     assert!(r.body["expires_at"].is_null());
 
     let r = app.post("/v1/user-tokens", &key, json!({"user": user_id})).await;
-    let issued = time::OffsetDateTime::parse(r.body["issued_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
-    let expires = time::OffsetDateTime::parse(r.body["expires_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+    let issued = time::OffsetDateTime::parse(
+        r.body["issued_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let expires = time::OffsetDateTime::parse(
+        r.body["expires_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
     assert_eq!((expires - issued).whole_seconds(), 3600, "org default lifetime");
     let claims = app.introspect(&key, r.body["user_token"].as_str().unwrap()).await;
     assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 3600);

@@ -1,9 +1,9 @@
 //! Builders for the inputs of `Store` methods, with fixed times so assertions can be exact.
 
 use tessera_core::{
-    Account, ApiKeyHash, ApiKeyId, Email, IssuedBy, MemberId, NewApiKey, NewMember, NewOrg,
-    NewSigningKey, NewUserToken, Org, OrgId, OrgSlug, Platform, Role, SigningKey, SigningKeyId,
-    Store, Timestamp, User, UserId, UserTokenId, UserUpsert,
+    Account, ApiKeyHash, ApiKeyId, Email, IssuedBy, MemberId, NewApiKey, NewMember, NewOrg, NewSigningKey,
+    NewUserToken, Org, OrgId, OrgSlug, Platform, Role, SigningKey, SigningKeyId, Store, Timestamp, User, UserId,
+    UserTokenId, UserUpsert,
 };
 use time::macros::datetime;
 use time::Duration;
@@ -23,12 +23,7 @@ pub fn id() -> Uuid {
 }
 
 pub fn new_org(slug: &str) -> NewOrg {
-    NewOrg {
-        id: OrgId(id()),
-        slug: OrgSlug::parse(slug).unwrap(),
-        name: format!("Org {slug}"),
-        created_at: T0,
-    }
+    NewOrg { id: OrgId(id()), slug: OrgSlug::parse(slug).unwrap(), name: format!("Org {slug}"), created_at: T0 }
 }
 
 pub fn new_signing_key() -> NewSigningKey {
@@ -43,10 +38,7 @@ pub fn new_signing_key() -> NewSigningKey {
 
 /// Creates an org with its signing key.
 pub async fn org(store: &dyn Store, slug: &str) -> (Org, SigningKey) {
-    let org = store
-        .create_org(&new_org(slug), &new_signing_key())
-        .await
-        .unwrap();
+    let org = store.create_org(&new_org(slug), &new_signing_key()).await.unwrap();
     let key = store.signing_keys(org.id).await.unwrap().remove(0);
     (org, key)
 }
@@ -90,19 +82,10 @@ pub fn upsert(platform: &str, account: &str, now: Timestamp) -> UserUpsert {
 
 /// Creates the user `("web", account)` in `org`.
 pub async fn user(store: &dyn Store, org: OrgId, account: &str) -> User {
-    store
-        .upsert_user(org, &upsert("web", account, T0))
-        .await
-        .unwrap()
-        .0
+    store.upsert_user(org, &upsert("web", account, T0)).await.unwrap().0
 }
 
-pub fn new_token(
-    user: UserId,
-    key: SigningKeyId,
-    issued_at: Timestamp,
-    expires_at: Option<Timestamp>,
-) -> NewUserToken {
+pub fn new_token(user: UserId, key: SigningKeyId, issued_at: Timestamp, expires_at: Option<Timestamp>) -> NewUserToken {
     NewUserToken {
         id: UserTokenId(id()),
         user_id: user,
@@ -116,10 +99,7 @@ pub fn new_token(
 
 /// A permanent default token, as `GET /token` issues.
 pub fn new_default_token(user: UserId, key: SigningKeyId, issued_at: Timestamp) -> NewUserToken {
-    NewUserToken {
-        is_default: true,
-        ..new_token(user, key, issued_at, None)
-    }
+    NewUserToken { is_default: true, ..new_token(user, key, issued_at, None) }
 }
 
 /// `Some(IssuedBy)` helper for readability.

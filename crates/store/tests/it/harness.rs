@@ -38,16 +38,11 @@ impl Drop for Cleanup {
         // Drop may run inside the test's runtime (or while unwinding from a failed assertion), where
         // blocking on a future is not allowed, so the best-effort cleanup gets a thread of its own.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
             rt.block_on(async {
                 let mut conn = PgConnection::connect(&admin_url).await.ok()?;
                 // `with (force)` ends the store's pooled connections that may still be closing.
-                conn.execute(format!(r#"drop database if exists "{name}" with (force)"#).as_str())
-                    .await
-                    .ok()
+                conn.execute(format!(r#"drop database if exists "{name}" with (force)"#).as_str()).await.ok()
             })
         })
         .join();
@@ -61,10 +56,7 @@ impl Fresh {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temporary folder");
                 let url = format!("sqlite://{}/tessera.db", dir.path().display());
-                Some(Self {
-                    url,
-                    _cleanup: Cleanup::Dir(dir),
-                })
+                Some(Self { url, _cleanup: Cleanup::Dir(dir) })
             }
             Backend::Postgres => {
                 let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
@@ -72,18 +64,11 @@ impl Fresh {
                     return None;
                 };
                 let name = format!("tessera_test_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = PgConnection::connect(&admin_url)
-                    .await
-                    .expect("connect to TESSERA_TEST_POSTGRES_URL");
-                conn.execute(format!(r#"create database "{name}""#).as_str())
-                    .await
-                    .expect("create test database");
+                let mut conn = PgConnection::connect(&admin_url).await.expect("connect to TESSERA_TEST_POSTGRES_URL");
+                conn.execute(format!(r#"create database "{name}""#).as_str()).await.expect("create test database");
                 let _ = conn.close().await;
                 let url = with_database(&admin_url, &name);
-                Some(Self {
-                    url,
-                    _cleanup: Cleanup::Postgres { admin_url, name },
-                })
+                Some(Self { url, _cleanup: Cleanup::Postgres { admin_url, name } })
             }
         }
     }
@@ -101,14 +86,8 @@ impl TestDb {
     /// A migrated store on `backend`, or `None` if PostgreSQL is not configured.
     pub async fn new(backend: Backend) -> Option<Self> {
         let fresh = Fresh::new(backend).await?;
-        let store = tessera_store::open(&fresh.url)
-            .await
-            .expect("open test database");
-        Some(Self {
-            store,
-            backend,
-            fresh,
-        })
+        let store = tessera_store::open(&fresh.url).await.expect("open test database");
+        Some(Self { store, backend, fresh })
     }
 
     /// The store as the trait object the server holds.
@@ -124,9 +103,7 @@ fn with_database(url: &str, name: &str) -> String {
         None => (url, String::new()),
     };
     let host_start = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[host_start..]
-        .find('/')
-        .map_or(base.len(), |i| host_start + i);
+    let host_end = base[host_start..].find('/').map_or(base.len(), |i| host_start + i);
     format!("{}/{name}{query}", &base[..host_end])
 }
 
@@ -171,13 +148,7 @@ macro_rules! contract {
 
 #[test]
 fn database_names_are_swapped_into_urls() {
-    assert_eq!(
-        with_database("postgres://u@h:5432/test", "x"),
-        "postgres://u@h:5432/x"
-    );
-    assert_eq!(
-        with_database("postgres://u@h/test?sslmode=disable", "x"),
-        "postgres://u@h/x?sslmode=disable"
-    );
+    assert_eq!(with_database("postgres://u@h:5432/test", "x"), "postgres://u@h:5432/x");
+    assert_eq!(with_database("postgres://u@h/test?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
     assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
 }

@@ -12,11 +12,7 @@ async fn migrate_counts_and_is_idempotent(db: &TestDb) {
     // The test database was opened, so it is already current.
     assert_eq!(migrate(&db.fresh.url).await.unwrap(), 0);
     let empty = Fresh::new(db.backend).await.unwrap();
-    assert_eq!(
-        migrate(&empty.url).await.unwrap(),
-        1,
-        "one migration file per backend"
-    );
+    assert_eq!(migrate(&empty.url).await.unwrap(), 1, "one migration file per backend");
     assert_eq!(migrate(&empty.url).await.unwrap(), 0);
     let store = open(&empty.url).await.unwrap();
     org(&*store, "acme").await;
@@ -36,10 +32,7 @@ async fn sqlite_open_creates_a_missing_folder_and_uses_wal() {
 
     // WAL is a property of the file, so a separate connection can check it.
     let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    let (mode,): (String,) = sqlx::query_as("pragma journal_mode")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
+    let (mode,): (String,) = sqlx::query_as("pragma journal_mode").fetch_one(&mut conn).await.unwrap();
     assert_eq!(mode, "wal");
     // Reopening an existing file keeps its data.
     drop(store);
@@ -65,35 +58,18 @@ async fn sqlite_in_memory_databases_work_across_pool_connections() {
 
 #[tokio::test]
 async fn bad_urls_are_open_errors_without_secrets() {
-    for url in [
-        "mysql://root:s3cret@localhost/db",
-        "",
-        "tessera.db",
-        "http://u:s3cret@h/",
-    ] {
-        let err = open(url)
-            .await
-            .err()
-            .unwrap_or_else(|| panic!("{url:?} opened"));
-        assert!(
-            matches!(err, OpenError::UnsupportedScheme { .. }),
-            "{url:?}: {err:?}"
-        );
+    for url in ["mysql://root:s3cret@localhost/db", "", "tessera.db", "http://u:s3cret@h/"] {
+        let err = open(url).await.err().unwrap_or_else(|| panic!("{url:?} opened"));
+        assert!(matches!(err, OpenError::UnsupportedScheme { .. }), "{url:?}: {err:?}");
         let msg = err.to_string();
         assert!(!msg.contains("s3cret"), "{msg}");
-        assert!(
-            msg.contains("postgres://") && msg.contains("sqlite:"),
-            "{msg}"
-        );
+        assert!(msg.contains("postgres://") && msg.contains("sqlite:"), "{msg}");
         assert!(!msg.contains('\n'), "one line: {msg}");
         assert!(migrate(url).await.is_err());
     }
     // A supported scheme with an unknown host names the URL, but never its password. (A refused
     // connection would be retried for the pool's 30-second acquire timeout: too slow for a test.)
-    let err = open("postgres://tessera:s3cret@db.invalid:5432/tessera")
-        .await
-        .err()
-        .unwrap();
+    let err = open("postgres://tessera:s3cret@db.invalid:5432/tessera").await.err().unwrap();
     assert!(matches!(err, OpenError::Connect { .. }), "{err:?}");
     assert!(!err.to_string().contains("s3cret"), "{err}");
     assert!(err.to_string().contains("db.invalid:5432"), "{err}");

@@ -35,10 +35,7 @@ async fn create_org_round_trips_with_an_active_signing_key(db: &TestDb) {
     let keys = s.signing_keys(org.id).await.unwrap();
     assert_eq!(keys.len(), 1);
     let k = &keys[0];
-    assert_eq!(
-        (k.id, k.org_id, k.algorithm.as_str()),
-        (key.id, org.id, "EdDSA")
-    );
+    assert_eq!((k.id, k.org_id, k.algorithm.as_str()), (key.id, org.id, "EdDSA"));
     assert_eq!(k.public_key, key.public_key);
     assert_eq!(k.encrypted_private_key, key.encrypted_private_key);
     assert_eq!(k.created_at, key.created_at);
@@ -57,16 +54,7 @@ async fn taken_slug_conflicts_and_leaves_no_signing_key(db: &TestDb) {
     let (first, _) = org(s, "acme").await;
     let again = new_org("acme");
     let err = s.create_org(&again, &new_signing_key()).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Conflict {
-                code: "org_slug_taken",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert!(matches!(err, Error::Conflict { code: "org_slug_taken", .. }), "{err:?}");
     assert_eq!(s.org_by_id(again.id).await.unwrap(), None);
     assert!(s.signing_keys(again.id).await.unwrap().is_empty());
     assert_eq!(s.org_by_slug("acme").await.unwrap().unwrap().id, first.id);
@@ -77,16 +65,10 @@ async fn failed_signing_key_insert_rolls_back_the_org(db: &TestDb) {
     let s = db.store();
     let (_, key) = org(s, "acme").await;
     // The org insert succeeds, then the key insert fails on its duplicate id: nothing must remain.
-    let reused = tessera_core::NewSigningKey {
-        id: key.id,
-        ..new_signing_key()
-    };
+    let reused = tessera_core::NewSigningKey { id: key.id, ..new_signing_key() };
     let second = new_org("beta");
     let err = s.create_org(&second, &reused).await.unwrap_err();
-    assert!(
-        matches!(err, Error::Storage(_) | Error::Conflict { .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, Error::Storage(_) | Error::Conflict { .. }), "{err:?}");
     assert_eq!(s.org_by_slug("beta").await.unwrap(), None);
     assert_eq!(s.org_by_id(second.id).await.unwrap(), None);
     // And the slug is still free.
@@ -100,11 +82,7 @@ async fn signing_keys_are_scoped_by_org(db: &TestDb) {
     let ids = |v: Vec<tessera_core::SigningKey>| v.into_iter().map(|k| k.id).collect::<Vec<_>>();
     assert_eq!(ids(s.signing_keys(a.id).await.unwrap()), vec![ka.id]);
     assert_eq!(ids(s.signing_keys(b.id).await.unwrap()), vec![kb.id]);
-    assert!(s
-        .signing_keys(tessera_core::OrgId(id()))
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(s.signing_keys(tessera_core::OrgId(id())).await.unwrap().is_empty());
 }
 
 async fn member_email_conflicts_within_an_org_only(db: &TestDb) {
@@ -113,30 +91,12 @@ async fn member_email_conflicts_within_an_org_only(db: &TestDb) {
     let (b, _) = org(s, "beta").await;
     let new = new_member("ada@example.com");
     let m = s.create_member(a.id, &new).await.unwrap();
-    assert_eq!(
-        (m.id, m.org_id, m.email.as_str(), m.role),
-        (new.id, a.id, "ada@example.com", Role::Admin)
-    );
+    assert_eq!((m.id, m.org_id, m.email.as_str(), m.role), (new.id, a.id, "ada@example.com", Role::Admin));
     assert_eq!(m.password_hash, new.password_hash);
     assert_eq!(m.created_at, new.created_at);
 
-    let err = s
-        .create_member(a.id, &new_member("ada@example.com"))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Conflict {
-                code: "member_email_taken",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    let other = s
-        .create_member(b.id, &new_member("ada@example.com"))
-        .await
-        .unwrap();
+    let err = s.create_member(a.id, &new_member("ada@example.com")).await.unwrap_err();
+    assert!(matches!(err, Error::Conflict { code: "member_email_taken", .. }), "{err:?}");
+    let other = s.create_member(b.id, &new_member("ada@example.com")).await.unwrap();
     assert_eq!(other.org_id, b.id);
 }

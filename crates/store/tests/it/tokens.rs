@@ -21,65 +21,28 @@ async fn tokens_round_trip_with_issuer_and_microsecond_times(db: &TestDb) {
     let s = db.store();
     let (a, key) = org(s, "acme").await;
     let u = user(s, a.id, "u1").await;
-    let api_key = s
-        .create_api_key(a.id, &new_api_key("AbCd1234", T0))
-        .await
-        .unwrap();
-    let member = s
-        .create_member(a.id, &new_member("ada@example.com"))
-        .await
-        .unwrap();
+    let api_key = s.create_api_key(a.id, &new_api_key("AbCd1234", T0)).await.unwrap();
+    let member = s.create_member(a.id, &new_member("ada@example.com")).await.unwrap();
 
     let issued = datetime!(2026-05-06 07:08:09.987654 UTC);
-    let new = NewUserToken {
-        issued_by: by_key(api_key.id),
-        ..new_token(u.id, key.id, issued, Some(t(3600)))
-    };
+    let new = NewUserToken { issued_by: by_key(api_key.id), ..new_token(u.id, key.id, issued, Some(t(3600))) };
     let token = s.insert_user_token(a.id, &new).await.unwrap();
-    assert_eq!(
-        (token.id, token.org_id, token.user_id, token.signing_key_id),
-        (new.id, a.id, u.id, key.id)
-    );
-    assert_eq!(
-        (token.issued_at, token.expires_at, token.revoked_at),
-        (issued, Some(t(3600)), None)
-    );
+    assert_eq!((token.id, token.org_id, token.user_id, token.signing_key_id), (new.id, a.id, u.id, key.id));
+    assert_eq!((token.issued_at, token.expires_at, token.revoked_at), (issued, Some(t(3600)), None));
     assert!(!token.is_default);
     assert_eq!(token.issued_by, Some(IssuedBy::ApiKey(api_key.id)));
-    assert_eq!(
-        s.user_token(a.id, token.id).await.unwrap().as_ref(),
-        Some(&token)
-    );
+    assert_eq!(s.user_token(a.id, token.id).await.unwrap().as_ref(), Some(&token));
 
-    let by_member = NewUserToken {
-        issued_by: Some(IssuedBy::Member(member.id)),
-        ..new_token(u.id, key.id, T0, None)
-    };
+    let by_member = NewUserToken { issued_by: Some(IssuedBy::Member(member.id)), ..new_token(u.id, key.id, T0, None) };
     let token = s.insert_user_token(a.id, &by_member).await.unwrap();
-    assert_eq!(
-        (token.issued_by, token.expires_at),
-        (Some(IssuedBy::Member(member.id)), None)
-    );
-    assert_eq!(
-        s.user_token(a.id, token.id).await.unwrap().as_ref(),
-        Some(&token)
-    );
+    assert_eq!((token.issued_by, token.expires_at), (Some(IssuedBy::Member(member.id)), None));
+    assert_eq!(s.user_token(a.id, token.id).await.unwrap().as_ref(), Some(&token));
 
     // Sub-microsecond digits are dropped once, at the insert, and what is returned is what is read.
     let fine = datetime!(2026-05-06 07:08:09.123456789 UTC);
-    let token = s
-        .insert_user_token(a.id, &new_token(u.id, key.id, fine, None))
-        .await
-        .unwrap();
+    let token = s.insert_user_token(a.id, &new_token(u.id, key.id, fine, None)).await.unwrap();
     assert_eq!(token.issued_at, datetime!(2026-05-06 07:08:09.123456 UTC));
-    assert_eq!(
-        s.user_token(a.id, token.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .issued_at,
-        token.issued_at
-    );
+    assert_eq!(s.user_token(a.id, token.id).await.unwrap().unwrap().issued_at, token.issued_at);
 }
 
 async fn insert_user_token_requires_a_user_of_the_org(db: &TestDb) {
@@ -95,20 +58,10 @@ async fn insert_user_token_requires_a_user_of_the_org(db: &TestDb) {
     assert_eq!(s.user_token(b.id, foreign.id).await.unwrap(), None);
 
     let ghost = new_token(UserId(id()), ka.id, T0, None);
-    assert!(matches!(
-        s.insert_user_token(a.id, &ghost).await,
-        Err(Error::NotFound { entity: "user" })
-    ));
+    assert!(matches!(s.insert_user_token(a.id, &ghost).await, Err(Error::NotFound { entity: "user" })));
 
-    let ok = s
-        .insert_user_token(b.id, &new_token(ub.id, kb.id, T0, None))
-        .await
-        .unwrap();
-    assert_eq!(
-        s.user_token(a.id, ok.id).await.unwrap(),
-        None,
-        "org A cannot read org B's token"
-    );
+    let ok = s.insert_user_token(b.id, &new_token(ub.id, kb.id, T0, None)).await.unwrap();
+    assert_eq!(s.user_token(a.id, ok.id).await.unwrap(), None, "org A cannot read org B's token");
 }
 
 async fn only_one_live_default_token_per_user(db: &TestDb) {
@@ -118,46 +71,17 @@ async fn only_one_live_default_token_per_user(db: &TestDb) {
     let u2 = user(s, a.id, "u2").await;
     assert_eq!(s.default_user_token(a.id, u1.id).await.unwrap(), None);
 
-    let first = s
-        .insert_user_token(a.id, &new_default_token(u1.id, key.id, t(1)))
-        .await
-        .unwrap();
+    let first = s.insert_user_token(a.id, &new_default_token(u1.id, key.id, t(1))).await.unwrap();
     assert!(first.is_default && first.expires_at.is_none());
-    let err = s
-        .insert_user_token(a.id, &new_default_token(u1.id, key.id, t(2)))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Conflict {
-                code: "default_token_exists",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    assert_eq!(
-        s.default_user_token(a.id, u1.id).await.unwrap().as_ref(),
-        Some(&first)
-    );
+    let err = s.insert_user_token(a.id, &new_default_token(u1.id, key.id, t(2))).await.unwrap_err();
+    assert!(matches!(err, Error::Conflict { code: "default_token_exists", .. }), "{err:?}");
+    assert_eq!(s.default_user_token(a.id, u1.id).await.unwrap().as_ref(), Some(&first));
 
     // Ordinary tokens and other users' defaults are unaffected.
-    s.insert_user_token(a.id, &new_token(u1.id, key.id, t(3), None))
-        .await
-        .unwrap();
-    let other = s
-        .insert_user_token(a.id, &new_default_token(u2.id, key.id, t(3)))
-        .await
-        .unwrap();
-    assert_eq!(
-        s.default_user_token(a.id, u2.id).await.unwrap().as_ref(),
-        Some(&other)
-    );
-    assert_eq!(
-        s.default_user_token(a.id, u1.id).await.unwrap().as_ref(),
-        Some(&first)
-    );
+    s.insert_user_token(a.id, &new_token(u1.id, key.id, t(3), None)).await.unwrap();
+    let other = s.insert_user_token(a.id, &new_default_token(u2.id, key.id, t(3))).await.unwrap();
+    assert_eq!(s.default_user_token(a.id, u2.id).await.unwrap().as_ref(), Some(&other));
+    assert_eq!(s.default_user_token(a.id, u1.id).await.unwrap().as_ref(), Some(&first));
 
     // Another org sees no default token for this user.
     let (b, _) = org(s, "beta").await;
@@ -166,14 +90,8 @@ async fn only_one_live_default_token_per_user(db: &TestDb) {
     // Once revoked, the default may be replaced.
     s.revoke_user_token(a.id, first.id, t(4)).await.unwrap();
     assert_eq!(s.default_user_token(a.id, u1.id).await.unwrap(), None);
-    let second = s
-        .insert_user_token(a.id, &new_default_token(u1.id, key.id, t(5)))
-        .await
-        .unwrap();
-    assert_eq!(
-        s.default_user_token(a.id, u1.id).await.unwrap().as_ref(),
-        Some(&second)
-    );
+    let second = s.insert_user_token(a.id, &new_default_token(u1.id, key.id, t(5))).await.unwrap();
+    assert_eq!(s.default_user_token(a.id, u1.id).await.unwrap().as_ref(), Some(&second));
 }
 
 async fn revoke_user_token_keeps_the_first_time_and_is_scoped(db: &TestDb) {
@@ -181,57 +99,20 @@ async fn revoke_user_token_keeps_the_first_time_and_is_scoped(db: &TestDb) {
     let (a, key) = org(s, "acme").await;
     let (b, _) = org(s, "beta").await;
     let u = user(s, a.id, "u1").await;
-    let token = s
-        .insert_user_token(a.id, &new_token(u.id, key.id, T0, Some(t(3600))))
-        .await
-        .unwrap();
+    let token = s.insert_user_token(a.id, &new_token(u.id, key.id, T0, Some(t(3600)))).await.unwrap();
 
     let err = s.revoke_user_token(b.id, token.id, t(5)).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::NotFound {
-                entity: "user token"
-            }
-        ),
-        "{err:?}"
-    );
-    assert_eq!(
-        s.user_token(a.id, token.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .revoked_at,
-        None,
-        "org B changed nothing"
-    );
+    assert!(matches!(err, Error::NotFound { entity: "user token" }), "{err:?}");
+    assert_eq!(s.user_token(a.id, token.id).await.unwrap().unwrap().revoked_at, None, "org B changed nothing");
 
     let revoked = s.revoke_user_token(a.id, token.id, t(10)).await.unwrap();
     assert_eq!(revoked.revoked_at, Some(t(10)));
     let again = s.revoke_user_token(a.id, token.id, t(20)).await.unwrap();
-    assert_eq!(
-        again.revoked_at,
-        Some(t(10)),
-        "the first revocation time is kept"
-    );
-    assert_eq!(
-        s.user_token(a.id, token.id).await.unwrap().as_ref(),
-        Some(&again)
-    );
+    assert_eq!(again.revoked_at, Some(t(10)), "the first revocation time is kept");
+    assert_eq!(s.user_token(a.id, token.id).await.unwrap().as_ref(), Some(&again));
 
-    let err = s
-        .revoke_user_token(a.id, UserTokenId(id()), t(1))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::NotFound {
-                entity: "user token"
-            }
-        ),
-        "{err:?}"
-    );
+    let err = s.revoke_user_token(a.id, UserTokenId(id()), t(1)).await.unwrap_err();
+    assert!(matches!(err, Error::NotFound { entity: "user token" }), "{err:?}");
 }
 
 async fn revoke_user_tokens_cuts_off_strictly_before_and_is_scoped(db: &TestDb) {
@@ -242,86 +123,35 @@ async fn revoke_user_tokens_cuts_off_strictly_before_and_is_scoped(db: &TestDb) 
     let bystander = user(s, a.id, "u2").await;
     let mut ids = Vec::new();
     for secs in [0, 10, 20, 30] {
-        ids.push(
-            s.insert_user_token(a.id, &new_token(u.id, key.id, t(secs), None))
-                .await
-                .unwrap()
-                .id,
-        );
+        ids.push(s.insert_user_token(a.id, &new_token(u.id, key.id, t(secs), None)).await.unwrap().id);
     }
-    let early_revoked = s
-        .insert_user_token(a.id, &new_token(u.id, key.id, t(5), None))
-        .await
-        .unwrap()
-        .id;
-    s.revoke_user_token(a.id, early_revoked, t(6))
-        .await
-        .unwrap();
-    let other_user = s
-        .insert_user_token(a.id, &new_token(bystander.id, key.id, t(0), None))
-        .await
-        .unwrap()
-        .id;
+    let early_revoked = s.insert_user_token(a.id, &new_token(u.id, key.id, t(5), None)).await.unwrap().id;
+    s.revoke_user_token(a.id, early_revoked, t(6)).await.unwrap();
+    let other_user = s.insert_user_token(a.id, &new_token(bystander.id, key.id, t(0), None)).await.unwrap().id;
 
     // Org B cannot revoke org A's user's tokens, and nothing changes.
-    let err = s
-        .revoke_user_tokens(b.id, u.id, t(100), t(100))
-        .await
-        .unwrap_err();
+    let err = s.revoke_user_tokens(b.id, u.id, t(100), t(100)).await.unwrap_err();
     assert!(matches!(err, Error::NotFound { entity: "user" }), "{err:?}");
-    assert!(matches!(
-        s.revoke_user_tokens(a.id, UserId(id()), t(100), t(100))
-            .await,
-        Err(Error::NotFound { .. })
-    ));
+    assert!(matches!(s.revoke_user_tokens(a.id, UserId(id()), t(100), t(100)).await, Err(Error::NotFound { .. })));
     for id in &ids {
-        assert_eq!(
-            s.user_token(a.id, *id).await.unwrap().unwrap().revoked_at,
-            None
-        );
+        assert_eq!(s.user_token(a.id, *id).await.unwrap().unwrap().revoked_at, None);
     }
 
     // Cut-off at t(20): the tokens of t(0) and t(10) go; t(20) itself (not strictly before) and
     // t(30) stay; the already revoked one is not counted and keeps its time.
-    assert_eq!(
-        s.revoke_user_tokens(a.id, u.id, t(20), t(50))
-            .await
-            .unwrap(),
-        2
-    );
+    assert_eq!(s.revoke_user_tokens(a.id, u.id, t(20), t(50)).await.unwrap(), 2);
     let revoked_at = |id| async move { s.user_token(a.id, id).await.unwrap().unwrap().revoked_at };
     assert_eq!(revoked_at(ids[0]).await, Some(t(50)));
     assert_eq!(revoked_at(ids[1]).await, Some(t(50)));
     assert_eq!(revoked_at(ids[2]).await, None);
     assert_eq!(revoked_at(ids[3]).await, None);
     assert_eq!(revoked_at(early_revoked).await, Some(t(6)));
-    assert_eq!(
-        revoked_at(other_user).await,
-        None,
-        "another user's tokens are untouched"
-    );
+    assert_eq!(revoked_at(other_user).await, None, "another user's tokens are untouched");
 
-    assert_eq!(
-        s.revoke_user_tokens(a.id, u.id, t(20), t(60))
-            .await
-            .unwrap(),
-        0,
-        "nothing left to revoke"
-    );
-    assert_eq!(
-        s.revoke_user_tokens(a.id, u.id, t(1000), t(70))
-            .await
-            .unwrap(),
-        2
-    );
+    assert_eq!(s.revoke_user_tokens(a.id, u.id, t(20), t(60)).await.unwrap(), 0, "nothing left to revoke");
+    assert_eq!(s.revoke_user_tokens(a.id, u.id, t(1000), t(70)).await.unwrap(), 2);
     let fresh = user(s, a.id, "u3").await;
-    assert_eq!(
-        s.revoke_user_tokens(a.id, fresh.id, t(1000), t(70))
-            .await
-            .unwrap(),
-        0,
-        "a user without tokens"
-    );
+    assert_eq!(s.revoke_user_tokens(a.id, fresh.id, t(1000), t(70)).await.unwrap(), 0, "a user without tokens");
 }
 
 async fn concurrent_token_writes_neither_fail_nor_lose_rows(db: &TestDb) {
@@ -337,9 +167,7 @@ async fn concurrent_token_writes_neither_fail_nor_lose_rows(db: &TestDb) {
             tokio::spawn(async move {
                 for j in 0..10 {
                     let issued = t(i * 100 + j);
-                    store
-                        .insert_user_token(a.id, &new_token(u.id, key.id, issued, None))
-                        .await?;
+                    store.insert_user_token(a.id, &new_token(u.id, key.id, issued, None)).await?;
                     store.revoke_user_tokens(a.id, u.id, issued, issued).await?;
                 }
                 Ok::<_, Error>(())
@@ -347,28 +175,16 @@ async fn concurrent_token_writes_neither_fail_nor_lose_rows(db: &TestDb) {
         })
         .collect();
     for task in tasks {
-        task.await
-            .unwrap()
-            .expect("no write may fail under contention");
+        task.await.unwrap().expect("no write may fail under contention");
     }
-    let all = store
-        .list_user_tokens(a.id, u.id, &Default::default(), t(0))
-        .await
-        .unwrap();
+    let all = store.list_user_tokens(a.id, u.id, &Default::default(), t(0)).await.unwrap();
     assert_eq!(all.data.len(), 50, "first page of the 80 rows");
     let mut cursor = all.next_cursor;
     let mut count = all.data.len();
     while let Some(c) = cursor {
         let page = tessera_core::PageRequest::parse(Some(50), Some(&c)).unwrap();
-        let next = store
-            .list_user_tokens(
-                a.id,
-                u.id,
-                &tessera_core::TokenQuery { status: None, page },
-                t(0),
-            )
-            .await
-            .unwrap();
+        let next =
+            store.list_user_tokens(a.id, u.id, &tessera_core::TokenQuery { status: None, page }, t(0)).await.unwrap();
         count += next.data.len();
         cursor = next.next_cursor;
     }

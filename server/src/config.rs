@@ -1,0 +1,120 @@
+//! Runtime configuration that is more than a flag: the master key, the public URL, logging.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use tessera_api::crypto::MasterKey;
+
+use crate::cli::LogFormat;
+
+/// File name of the generated master key inside the data directory.
+pub const MASTER_KEY_FILE: &str = "master.key";
+
+/// The master key from `TESSERA_MASTER_KEY` (base64 of 32 bytes) or, when unset, from
+/// `{data_dir}/master.key`, generated with mode 0600 on first use.
+///
+/// # Errors
+/// A malformed key, or a key file that cannot be read or written.
+pub fn master_key(data_dir: &Path, database_url: &str) -> anyhow::Result<MasterKey> {
+    if let Ok(text) = std::env::var("TESSERA_MASTER_KEY") {
+        return MasterKey::from_base64(&text).context("TESSERA_MASTER_KEY");
+    }
+    let path = data_dir.join(MASTER_KEY_FILE);
+    if database_url.starts_with("postgres") {
+        tracing::warn!(
+            "TESSERA_MASTER_KEY is unset: using {}; every instance sharing this PostgreSQL database needs the same key",
+            path.display()
+        );
+    }
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            return MasterKey::from_base64(&text).with_context(|| format!("master key file {}", path.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    let key = MasterKey::generate()?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(&path) {
+        Ok(mut file) => {
+            file.write_all(key.to_base64().as_bytes())?;
+            file.sync_all()?;
+            tracing::info!(path = %path.display(), "generated a new master key; back it up: signing keys cannot be decrypted without it");
+            Ok(key)
+        }
+        // Another process created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let text = std::fs::read_to_string(&path)?;
+            Ok(MasterKey::from_base64(&text)?)
+        }
+        Err(e) => Err(e).with_context(|| format!("writing {}", path.display())),
+    }
+}
+
+/// The public base URL: the given one (checked to be http(s) without a query), or
+/// `http://{listen}` with an unspecified address shown as 127.0.0.1.
+///
+/// # Errors
+/// A URL that is not `http://` or `https://`.
+pub fn public_url(given: Option<&str>, listen: std::net::SocketAddr) -> anyhow::Result<String> {
+    match given {
+        Some(url) => {
+            let url = url.trim().trim_end_matches('/');
+            if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains(['?', '#', ' ']) {
+                bail!("--public-url must be an http:// or https:// URL without query or fragment, e.g. https://tokens.example.com");
+            }
+            Ok(url.to_owned())
+        }
+        None => {
+            let mut addr = listen;
+            if addr.ip().is_unspecified() {
+                addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            Ok(format!("http://{addr}"))
+        }
+    }
+}
+
+/// Installs the tracing subscriber: `RUST_LOG`-style filter (default `info`), to stderr.
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_url_defaults_to_the_listen_address() {
+        let any: std::net::SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        assert_eq!(public_url(None, any).unwrap(), "http://127.0.0.1:8080");
+        assert_eq!(public_url(Some("https://t.example.com/"), any).unwrap(), "https://t.example.com");
+        assert!(public_url(Some("ftp://x"), any).is_err());
+    }
+
+    #[test]
+    fn master_key_file_is_generated_once_with_private_mode() {
+        std::env::remove_var("TESSERA_MASTER_KEY");
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("nested");
+        let first = master_key(&data, "sqlite://x").unwrap();
+        let second = master_key(&data, "sqlite://x").unwrap();
+        assert_eq!(first.to_base64(), second.to_base64());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(data.join(MASTER_KEY_FILE)).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}
