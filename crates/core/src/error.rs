@@ -64,3 +64,47 @@ impl Error {
         Self::NotFound { entity }
     }
 }
+
+/// Collects the field errors of several validations so one response can name every bad field.
+///
+/// ```
+/// use tessera_core::{error::Validation, OrgSlug, Email};
+/// let mut v = Validation::default();
+/// let slug = v.check(OrgSlug::parse("Bad Slug"));
+/// let email = v.check(Email::parse("nope"));
+/// assert!(slug.is_none() && email.is_none());
+/// let err = v.finish().unwrap_err();
+/// assert!(matches!(err, tessera_core::Error::Invalid(ref e) if e.len() == 2));
+/// ```
+#[derive(Debug, Default)]
+pub struct Validation(Vec<FieldError>);
+
+impl Validation {
+    /// Returns the value of `result`, or records its field errors and returns `None`.
+    /// A non-validation error is recorded under the empty field name.
+    pub fn check<T>(&mut self, result: Result<T>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(Error::Invalid(mut errors)) => {
+                self.0.append(&mut errors);
+                None
+            }
+            Err(other) => {
+                self.0.push(FieldError::new("", other.to_string()));
+                None
+            }
+        }
+    }
+
+    /// `Ok(())` if nothing was recorded.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] with every recorded field error, in order.
+    pub fn finish(self) -> Result<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Invalid(self.0))
+        }
+    }
+}

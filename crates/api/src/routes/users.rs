@@ -7,7 +7,7 @@ use axum::{
     Json, Router,
 };
 use serde::{Deserialize, Serialize};
-use tessera_core::{IssuedBy, PageRequest, Timestamp, TokenQuery, UserId};
+use tessera_core::{error::Validation, IssuedBy, PageRequest, Timestamp, TokenQuery, UserId};
 
 use super::wire::{ListOut, UserOut, UserTokenOut};
 use crate::{
@@ -88,20 +88,11 @@ async fn list_tokens(
     AppPath(id): AppPath<UserId>,
     AppQuery(q): AppQuery<ListTokensIn>,
 ) -> Result<Json<ListOut<UserTokenOut>>, ApiError> {
-    let status = q.status.as_deref().map(str::parse).transpose();
-    let page = PageRequest::parse(q.limit, q.cursor.as_deref());
-    let (status, page) = match (status, page) {
-        (Ok(s), Ok(p)) => (s, p),
-        (s, p) => {
-            let mut errors = Vec::new();
-            for e in [s.err(), p.err()].into_iter().flatten() {
-                if let tessera_core::Error::Invalid(mut list) = e {
-                    errors.append(&mut list);
-                }
-            }
-            return Err(tessera_core::Error::Invalid(errors).into());
-        }
-    };
+    let mut v = Validation::default();
+    let status = v.check(q.status.as_deref().map(str::parse).transpose());
+    let page = v.check(PageRequest::parse(q.limit, q.cursor.as_deref()));
+    v.finish()?;
+    let (Some(status), Some(page)) = (status, page) else { unreachable!("finish() returned Ok") };
     let page = tokens::list(&state, key.org.id, id, &TokenQuery { status, page }).await?;
     let now = now();
     Ok(Json(ListOut {

@@ -1,6 +1,6 @@
 //! Organizations: creation (with the first signing key) and lookup.
 
-use tessera_core::{org::validate_org_name, NewOrg, Org, OrgId, OrgSlug, Result};
+use tessera_core::{error::Validation, org::validate_org_name, NewOrg, Org, OrgId, OrgSlug, Result};
 use uuid::Uuid;
 
 use super::now;
@@ -12,20 +12,11 @@ use crate::AppState;
 /// [`tessera_core::Error::Invalid`] for a bad slug or name; `Conflict { code: "org_slug_taken" }`
 /// if the slug exists; storage errors.
 pub async fn create(state: &AppState, slug: &str, name: &str) -> Result<Org> {
-    let slug = OrgSlug::parse(slug);
-    let name = validate_org_name(name);
-    let (slug, name) = match (slug, name) {
-        (Ok(s), Ok(n)) => (s, n),
-        (s, n) => {
-            let mut errors = Vec::new();
-            for e in [s.err(), n.err()].into_iter().flatten() {
-                if let tessera_core::Error::Invalid(mut list) = e {
-                    errors.append(&mut list);
-                }
-            }
-            return Err(tessera_core::Error::Invalid(errors));
-        }
-    };
+    let mut v = Validation::default();
+    let slug = v.check(OrgSlug::parse(slug));
+    let name = v.check(validate_org_name(name));
+    v.finish()?;
+    let (Some(slug), Some(name)) = (slug, name) else { unreachable!("finish() returned Ok") };
     let now = now();
     let org = NewOrg { id: OrgId(Uuid::now_v7()), slug, name, created_at: now };
     let key = state.keys.new_signing_key(org.id, now)?;

@@ -1,7 +1,8 @@
 //! End users: create-or-update by `(platform, account)`, and lookup.
 
 use tessera_core::{
-    user::validate_display_name, Account, Error, Metadata, OrgId, Platform, Result, User, UserId, UserUpsert,
+    error::Validation, user::validate_display_name, Account, Error, Metadata, OrgId, Platform, Result, User, UserId,
+    UserUpsert,
 };
 use uuid::Uuid;
 
@@ -27,25 +28,16 @@ pub struct UpsertInput {
 /// # Errors
 /// [`Error::Invalid`] listing every bad field; storage errors.
 pub async fn upsert(state: &AppState, org_id: OrgId, input: UpsertInput) -> Result<(User, bool)> {
-    let mut errors = Vec::new();
-    let mut take = |r: Result<()>| {
-        if let Err(Error::Invalid(mut e)) = r {
-            errors.append(&mut e);
-        }
-    };
-    let account = Account::parse(&input.account);
-    let platform = input.platform.as_deref().map(Platform::parse).unwrap_or_else(|| Ok(Platform::default()));
-    let display_name = validate_display_name(input.display_name.as_deref());
-    let metadata = input.metadata.map(Metadata::parse).transpose();
-    let (account, platform, display_name, metadata) = match (account, platform, display_name, metadata) {
-        (Ok(a), Ok(p), Ok(d), Ok(m)) => (a, p, d, m),
-        (a, p, d, m) => {
-            take(a.map(drop));
-            take(p.map(drop));
-            take(d.map(drop));
-            take(m.map(drop));
-            return Err(Error::Invalid(errors));
-        }
+    let mut v = Validation::default();
+    let account = v.check(Account::parse(&input.account));
+    let platform = v.check(input.platform.as_deref().map_or_else(|| Ok(Platform::default()), Platform::parse));
+    let display_name = v.check(validate_display_name(input.display_name.as_deref()));
+    let metadata = v.check(input.metadata.map(Metadata::parse).transpose());
+    v.finish()?;
+    let (Some(account), Some(platform), Some(display_name), Some(metadata)) =
+        (account, platform, display_name, metadata)
+    else {
+        unreachable!("finish() returned Ok")
     };
     let upsert = UserUpsert { id: UserId(Uuid::now_v7()), account, platform, display_name, metadata, now: now() };
     state.store.upsert_user(org_id, &upsert).await
