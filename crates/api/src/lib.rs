@@ -5,6 +5,7 @@
 pub mod crypto;
 pub mod error;
 pub mod extract;
+pub mod openapi;
 pub mod routes;
 pub mod services;
 pub mod state;
@@ -28,13 +29,20 @@ pub use state::{ApiConfig, AppState};
 /// Largest accepted request body: 64 KiB. Larger bodies get 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// The REST API with its error middleware and body limit, ready to merge with the dashboard.
+/// The OpenAPI 3.1 document of the REST API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes::routes().into_openapi()
+}
+
+/// The REST API with its error middleware and body limit, plus `/openapi.json` and the Swagger UI
+/// at `/docs`, ready to merge with the dashboard.
 pub fn router(state: AppState) -> Router {
-    routes::routes()
-        .route("/v1/{*rest}", any(error::route_not_found))
+    let (api, doc) = routes::routes().split_for_parts();
+    api.route("/v1/{*rest}", any(error::route_not_found))
         .layer(middleware::from_fn(error::problem_details))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+        .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", doc))
 }
 
 /// Wraps the whole app (API and dashboard) in the HTTP layers every request goes through:

@@ -20,25 +20,29 @@ use super::MasterKey;
 pub const ALG_EDDSA: &str = "EdDSA";
 
 /// One public key as a JWK (RFC 7517; OKP key type from RFC 8037 §2).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Jwk {
     /// `OKP`.
+    #[schema(value_type = String, example = "OKP")]
     pub kty: &'static str,
     /// `Ed25519`.
+    #[schema(value_type = String, example = "Ed25519")]
     pub crv: &'static str,
     /// Key id, matching the `kid` header of tokens it signed.
     pub kid: String,
     /// `EdDSA`.
+    #[schema(value_type = String, example = "EdDSA")]
     pub alg: &'static str,
     /// `sig`.
     #[serde(rename = "use")]
+    #[schema(value_type = String, rename = "use", example = "sig")]
     pub use_: &'static str,
     /// The raw public key, base64url without padding.
     pub x: String,
 }
 
 /// A JWK Set (RFC 7517 §5): `{"keys": [...]}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Jwks {
     /// Every key of the org, active and retired.
     pub keys: Vec<Jwk>,

@@ -1,8 +1,10 @@
 //! claimr-compatible `GET /token?account=&platform=&name=`: creates the user if needed and returns
 //! their permanent token, the same one on every call while it is not revoked.
 
-use axum::{routing::get, Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     error::ApiError,
@@ -13,19 +15,23 @@ use crate::{
 use tessera_core::IssuedBy;
 
 /// Query of `GET /token`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct TokenQueryIn {
-    /// Required: the org's id for the user.
+    /// Required: the org's id for the user (1–255 bytes).
+    #[param(example = "user-42")]
     pub account: String,
     /// The user's platform; `default` when absent.
+    #[param(example = "web")]
     pub platform: Option<String>,
     /// Display name; set on the user when given.
     pub name: Option<String>,
 }
 
 /// Body of a `GET /token` answer: `{"token", "user_id"}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"token": "eyJhbGciOiJFZERTQSIsImtpZCI6Ij…", "user_id": "0193a5c4-7e1f-7c3a-9d2b-5f6e7a8b9c0d"}))]
 pub struct TokenOut {
     /// The permanent user token (JWT).
     pub token: String,
@@ -33,6 +39,19 @@ pub struct TokenOut {
     pub user_id: String,
 }
 
+/// claimr's call: the user's permanent token, registering the user on first use.
+///
+/// Returns the same token on every call while it is not revoked; after a revocation, a new one.
+#[utoipa::path(
+    get, path = "/token", tag = "claimr", params(TokenQueryIn),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The user's permanent token", body = TokenOut),
+        (status = 400, description = "Missing or malformed query", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, malformed, unknown, revoked or expired API key", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+    )
+)]
 async fn get_token(
     key: OrgApiKey,
     AppQuery(q): AppQuery<TokenQueryIn>,
@@ -46,6 +65,6 @@ async fn get_token(
 }
 
 /// `GET /token`.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/token", get(get_token))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_token))
 }

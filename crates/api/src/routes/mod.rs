@@ -9,13 +9,15 @@ mod user_tokens;
 mod users;
 pub mod wire;
 
-use axum::Router;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
-use crate::AppState;
+use crate::{openapi::ApiDoc, AppState};
 
-/// Every REST route (without middleware; see [`crate::router`]).
-pub fn routes() -> Router<AppState> {
-    Router::new()
+/// Every REST route with its OpenAPI description (without middleware; see [`crate::router`]).
+/// Routes and document come from the same `routes!` calls, so neither can miss the other.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(claimr::router())
         .merge(users::router())
         .merge(user_tokens::router())

@@ -1,13 +1,10 @@
 //! `/v1/users`: Argyle-style create-or-update, fetch, the user's tokens and bulk revocation.
 
-use axum::{
-    extract::State,
-    http::StatusCode,
-    routing::{get, post},
-    Json, Router,
-};
+use axum::{extract::State, http::StatusCode, Json};
 use serde::{Deserialize, Serialize};
 use tessera_core::{error::Validation, IssuedBy, PageRequest, Timestamp, TokenQuery, UserId};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::wire::{ListOut, UserOut, UserTokenOut};
 use crate::{
@@ -18,8 +15,9 @@ use crate::{
 };
 
 /// Body of `POST /v1/users`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"account": "user-42", "platform": "web", "display_name": "Ada", "metadata": {"plan": "pro"}}))]
 pub struct UpsertUserIn {
     /// Required.
     pub account: String,
@@ -28,11 +26,12 @@ pub struct UpsertUserIn {
     /// Optional.
     pub display_name: Option<String>,
     /// Optional JSON object, at most 16 KiB.
+    #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
 }
 
 /// Answer of `POST /v1/users`: the user plus `created` and a fresh `user_token`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UpsertUserOut {
     /// The user.
     #[serde(flatten)]
@@ -43,6 +42,16 @@ pub struct UpsertUserOut {
     pub user_token: String,
 }
 
+/// Creates the user `(platform, account)` or updates it, and issues a fresh token (Argyle's `POST /users`).
+#[utoipa::path(
+    post, path = "/v1/users", tag = "users", request_body = UpsertUserIn, security(("api_key" = [])),
+    responses(
+        (status = 201, description = "Created", body = UpsertUserOut),
+        (status = 200, description = "Already existed; updated with the given fields", body = UpsertUserOut),
+        (status = 401, description = "Bad API key", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+    )
+)]
 async fn upsert_user(
     key: OrgApiKey,
     State(state): State<AppState>,
@@ -62,6 +71,17 @@ async fn upsert_user(
     Ok((status, Json(UpsertUserOut { user: user.into(), created, user_token: issued.jwt })))
 }
 
+/// One user of the caller's org.
+#[utoipa::path(
+    get, path = "/v1/users/{id}", tag = "users", security(("api_key" = [])),
+    params(("id" = uuid::Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user", body = UserOut),
+        (status = 400, description = "Malformed id", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 401, description = "Bad API key", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "No such user in this org", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+    )
+)]
 async fn get_user(
     key: OrgApiKey,
     State(state): State<AppState>,
@@ -71,8 +91,9 @@ async fn get_user(
 }
 
 /// Query of `GET /v1/users/{id}/tokens`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListTokensIn {
     /// `active`, `expired` or `revoked`.
     pub status: Option<String>,
@@ -82,6 +103,17 @@ pub struct ListTokensIn {
     pub cursor: Option<String>,
 }
 
+/// The user's tokens, newest first, with cursor pagination.
+#[utoipa::path(
+    get, path = "/v1/users/{id}/tokens", tag = "user tokens", security(("api_key" = [])),
+    params(("id" = uuid::Uuid, Path, description = "User id"), ListTokensIn),
+    responses(
+        (status = 200, description = "A page of tokens", body = ListOut<UserTokenOut>),
+        (status = 401, description = "Bad API key", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "No such user in this org", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "Bad status, limit or cursor", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+    )
+)]
 async fn list_tokens(
     key: OrgApiKey,
     State(state): State<AppState>,
@@ -102,21 +134,34 @@ async fn list_tokens(
 }
 
 /// Body of `POST /v1/users/{id}/revoke-tokens`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeTokensIn {
     /// Revoke tokens issued strictly before this time (RFC 3339); default: now.
     #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub issued_before: Option<Timestamp>,
 }
 
 /// Answer of `POST /v1/users/{id}/revoke-tokens`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RevokedOut {
     /// How many tokens this call revoked.
     pub revoked: u64,
 }
 
+/// Revokes all of the user's tokens issued before `issued_before` (default: now). The body is optional.
+#[utoipa::path(
+    post, path = "/v1/users/{id}/revoke-tokens", tag = "user tokens", security(("api_key" = [])),
+    params(("id" = uuid::Uuid, Path, description = "User id")),
+    request_body(content = Option<RevokeTokensIn>),
+    responses(
+        (status = 200, description = "How many tokens were revoked", body = RevokedOut),
+        (status = 401, description = "Bad API key", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "No such user in this org", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "issued_before in the future", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+    )
+)]
 async fn revoke_tokens(
     key: OrgApiKey,
     State(state): State<AppState>,
@@ -130,10 +175,10 @@ async fn revoke_tokens(
 }
 
 /// `/v1/users…` routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/users", post(upsert_user))
-        .route("/v1/users/{id}", get(get_user))
-        .route("/v1/users/{id}/tokens", get(list_tokens))
-        .route("/v1/users/{id}/revoke-tokens", post(revoke_tokens))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(upsert_user))
+        .routes(routes!(get_user))
+        .routes(routes!(list_tokens))
+        .routes(routes!(revoke_tokens))
 }

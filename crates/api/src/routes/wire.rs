@@ -2,9 +2,13 @@
 
 use serde::Serialize;
 use tessera_core::{Timestamp, TokenStatus, User, UserToken};
+use utoipa::ToSchema;
 
 /// A user object: `{"id", "account", "platform", "display_name", "metadata", "created_at", "updated_at"}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "0193a5c4-7e1f-7c3a-9d2b-5f6e7a8b9c0d", "account": "user-42", "platform": "web",
+    "display_name": "Ada", "metadata": {"plan": "pro"}, "created_at": "2026-11-21T12:00:00.123456Z",
+    "updated_at": "2026-11-21T12:00:00.123456Z"}))]
 pub struct UserOut {
     /// User id (UUID), the `sub` of their tokens.
     pub id: String,
@@ -15,13 +19,14 @@ pub struct UserOut {
     /// Optional display name.
     pub display_name: Option<String>,
     /// JSON object.
+    #[schema(value_type = Object)]
     pub metadata: serde_json::Value,
     /// Creation time.
     #[serde(with = "time::serde::rfc3339")]
-    pub created_at: Timestamp,
+    pub created_at: time::OffsetDateTime,
     /// Last change.
     #[serde(with = "time::serde::rfc3339")]
-    pub updated_at: Timestamp,
+    pub updated_at: time::OffsetDateTime,
 }
 
 impl From<User> for UserOut {
@@ -39,21 +44,22 @@ impl From<User> for UserOut {
 }
 
 /// A token in a list: `{"id", "status", "issued_at", "expires_at", "revoked_at"}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UserTokenOut {
     /// Token id (= `jti`).
     pub id: String,
     /// `active`, `expired` or `revoked`, at the time of the response.
+    #[schema(value_type = String, example = "active")]
     pub status: TokenStatus,
     /// Issue time.
     #[serde(with = "time::serde::rfc3339")]
-    pub issued_at: Timestamp,
+    pub issued_at: time::OffsetDateTime,
     /// Expiry; `null` for a permanent token.
     #[serde(with = "time::serde::rfc3339::option")]
-    pub expires_at: Option<Timestamp>,
+    pub expires_at: Option<time::OffsetDateTime>,
     /// Revocation time, if revoked.
     #[serde(with = "time::serde::rfc3339::option")]
-    pub revoked_at: Option<Timestamp>,
+    pub revoked_at: Option<time::OffsetDateTime>,
 }
 
 impl UserTokenOut {
@@ -70,7 +76,7 @@ impl UserTokenOut {
 }
 
 /// A page of a list: `{"data": [...], "next_cursor": string|null}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ListOut<T> {
     /// The rows.
     pub data: Vec<T>,

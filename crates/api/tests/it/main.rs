@@ -5,4 +5,5 @@ mod claimr;
 mod errors;
 mod helpers;
 mod isolation;
+mod openapi;
 mod tokens;

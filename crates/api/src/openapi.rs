@@ -1,0 +1,82 @@
+//! The OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` attributes and the
+//! wire types' schemas, served at `/openapi.json` with a Swagger UI (vendored, no CDN) at `/docs`.
+
+use utoipa::{
+    openapi::security::{Http, HttpAuthScheme, SecurityScheme},
+    Modify, OpenApi, ToSchema,
+};
+
+/// Name of the bearer security scheme in the document.
+pub const API_KEY_SCHEME: &str = "api_key";
+
+/// Top-level document metadata; paths are added by the routers (see [`crate::routes::routes`]).
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Tessera",
+        description = "A self-hostable, multi-tenant user-token service. Authenticate with an org API key \
+                       (`Authorization: Bearer tsk_…`); errors are RFC 9457 problem details.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    modifiers(&BearerApiKey),
+    components(schemas(ProblemDoc, FieldErrorDoc)),
+    tags(
+        (name = "claimr", description = "claimr-compatible permanent user tokens"),
+        (name = "users", description = "End users of an organization (Argyle-style)"),
+        (name = "user tokens", description = "Issuing, listing, introspecting and revoking user tokens"),
+        (name = "keys", description = "Public keys for offline verification"),
+        (name = "health", description = "Liveness and readiness"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Adds the `api_key` HTTP bearer scheme (RFC 6750), which Swagger UI's "Authorize" fills in.
+struct BearerApiKey;
+
+impl Modify for BearerApiKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut http = Http::new(HttpAuthScheme::Bearer);
+        http.bearer_format = Some("tsk_ API key".into());
+        http.description = Some("An org API key, `tsk_` followed by 38 characters.".into());
+        components.add_security_scheme(API_KEY_SCHEME, SecurityScheme::Http(http));
+    }
+}
+
+/// Schema of a problem-details body (RFC 9457 §3), for the document only.
+#[derive(ToSchema)]
+#[schema(as = Problem, example = json!({
+    "type": "about:blank", "title": "Unprocessable Entity", "status": 422,
+    "detail": "the request has invalid fields", "code": "validation_failed",
+    "request_id": "4b1e2c9a-0f5e-4a55-9f7e-1c2d3e4f5a6b",
+    "errors": [{"field": "account", "message": "must not be empty"}]
+}))]
+#[allow(dead_code)]
+pub struct ProblemDoc {
+    /// Always `about:blank`.
+    #[schema(rename = "type")]
+    type_: String,
+    /// The HTTP reason phrase.
+    title: String,
+    /// HTTP status code.
+    status: u16,
+    /// What went wrong in this occurrence.
+    detail: String,
+    /// Stable machine-readable code, e.g. `user_not_found`, `api_key_revoked`, `validation_failed`.
+    code: String,
+    /// The request id, also in the `x-request-id` response header.
+    request_id: Option<String>,
+    /// For validation failures: every bad field.
+    errors: Option<Vec<FieldErrorDoc>>,
+}
+
+/// One invalid field, for the document only.
+#[derive(ToSchema)]
+#[schema(as = FieldError)]
+#[allow(dead_code)]
+pub struct FieldErrorDoc {
+    /// The field or query parameter.
+    field: String,
+    /// Why it was rejected.
+    message: String,
+}
