@@ -23,7 +23,7 @@ pub use org::{NewOrg, Org, OrgSlug, DEFAULT_TOKEN_TTL_SECONDS};
 pub use page::{Cursor, Page, PageRequest};
 pub use signing_key::{NewSigningKey, SigningKey};
 pub use store::Store;
-pub use user::{Account, Metadata, Platform, User, UserUpsert};
+pub use user::{Account, Metadata, Platform, User, UserPatch, UserQuery, UserUpsert};
 pub use user_token::{IssuedBy, NewUserToken, TokenQuery, TokenStatus, UserToken, UserTokenClaims};
 
 /// A point in time, always in UTC. Serialized as an RFC 3339 string.

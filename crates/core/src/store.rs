@@ -16,7 +16,7 @@ use async_trait::async_trait;
 
 use crate::{
     ApiKey, ApiKeyHash, ApiKeyId, Member, NewApiKey, NewMember, NewOrg, NewSigningKey, NewUserToken, Org, OrgId, Page,
-    Result, SigningKey, Timestamp, TokenQuery, User, UserId, UserToken, UserTokenId, UserUpsert,
+    Result, SigningKey, Timestamp, TokenQuery, User, UserId, UserPatch, UserQuery, UserToken, UserTokenId, UserUpsert,
 };
 
 /// Persistence for every Tessera entity. Object-safe: the server holds an `Arc<dyn Store>`.
@@ -69,6 +69,24 @@ pub trait Store: Send + Sync + 'static {
     async fn upsert_user(&self, org_id: OrgId, user: &UserUpsert) -> Result<(User, bool)>;
     /// The org's user with this id.
     async fn user_by_id(&self, org_id: OrgId, user_id: UserId) -> Result<Option<User>>;
+    /// One page of the org's users, newest first: `created_at` desc, then id desc, so paging with
+    /// the returned cursor yields every user exactly once even when creation times are equal.
+    /// Filters (all optional, combined with AND): `q`, a case-insensitive substring of `account`
+    /// or `display_name` in which `%`, `_` and `\` are literal (case folding is ASCII-only on
+    /// SQLite, Unicode-aware on PostgreSQL); `platform`, an exact match. At most
+    /// `query.page.limit` users; `next_cursor` is `None` on the last page.
+    async fn list_users(&self, org_id: OrgId, query: &UserQuery) -> Result<Page<User>>;
+    /// Applies `patch` to the org's user and returns the user as stored afterwards.
+    /// `updated_at` becomes `patch.now` only if a given value differs from the stored one (an
+    /// empty or no-op patch changes nothing). `NotFound { entity: "user" }` if the org has no
+    /// such user.
+    async fn update_user(&self, org_id: OrgId, user_id: UserId, patch: &UserPatch) -> Result<User>;
+    /// Deletes the org's user and all of its token rows, in one transaction, and returns how many
+    /// token rows were removed (revoked ones included). The deleted tokens then fail
+    /// introspection (their rows are gone), and the same `(platform, account)` can later be
+    /// upserted again as a new user with a new id. `NotFound { entity: "user" }` if the org has
+    /// no such user (nothing is deleted).
+    async fn delete_user(&self, org_id: OrgId, user_id: UserId) -> Result<u64>;
 
     // ---- user tokens ------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, OrgId, Result, Timestamp, UserId};
+use crate::{Error, OrgId, PageRequest, Result, Timestamp, UserId};
 
 /// Maximum length in bytes of `account`, `platform` and `display_name`.
 pub const MAX_NAME_BYTES: usize = 255;
@@ -181,6 +181,34 @@ pub struct UserUpsert {
     /// If `Some`, set on create and replaces the stored one on update.
     pub metadata: Option<Metadata>,
     /// Now: `created_at` for a new user, `updated_at` when something changes.
+    pub now: Timestamp,
+}
+
+/// Filter and page of an org's users (`GET /v1/users`), newest first (`created_at` desc, then id
+/// desc).
+#[derive(Clone, Debug, Default)]
+pub struct UserQuery {
+    /// Only users whose `account` or `display_name` contains this text, compared case-insensitively
+    /// (`%`, `_` and `\` are literal characters, not wildcards). Case folding is ASCII-only on
+    /// SQLite and Unicode-aware on PostgreSQL. `None` or `""` matches every user.
+    pub q: Option<String>,
+    /// Only users of exactly this platform.
+    pub platform: Option<Platform>,
+    /// Which page.
+    pub page: PageRequest,
+}
+
+/// A partial update of one user (`PATCH /v1/users/{id}`). Outer `None` leaves a field unchanged.
+///
+/// The store does not validate: the caller checks `display_name` with [`validate_display_name`]
+/// and builds `metadata` with [`Metadata::parse`].
+#[derive(Clone, Debug)]
+pub struct UserPatch {
+    /// `Some(Some(name))` sets the display name, `Some(None)` clears it, `None` keeps it.
+    pub display_name: Option<Option<String>>,
+    /// If `Some`, replaces the stored metadata (whole object, not merged).
+    pub metadata: Option<Metadata>,
+    /// Now: the new `updated_at`, applied only if a stored value actually changes.
     pub now: Timestamp,
 }
 

@@ -16,6 +16,7 @@ mod postgres;
 mod sqlite;
 mod store_impl;
 mod user;
+mod user_ops;
 mod user_token;
 
 pub use open::{migrate, open, OpenError, DEFAULT_DATABASE_URL};

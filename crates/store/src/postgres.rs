@@ -52,6 +52,12 @@ impl PgStore {
     pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         self.pool.begin().await
     }
+
+    /// The query that checks, inside a write transaction, that the user `($1 org_id, $2 id)`
+    /// exists and keeps tokens from being added to it before `delete_user` commits: without the
+    /// row lock a token inserted between deleting the tokens and deleting the user would make the
+    /// user's delete fail its foreign-key check.
+    pub(crate) const LOCK_USER_FOR_DELETE: &'static str = crate::user::LOCK_USER_FOR_DELETE;
 }
 
 crate::store_impl::impl_store!(PgStore);

@@ -74,6 +74,11 @@ impl SqliteStore {
     pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
         self.pool.begin_with("BEGIN IMMEDIATE").await
     }
+
+    /// The query that checks, inside a write transaction, that the user `($1 org_id, $2 id)`
+    /// exists and keeps tokens from being added to it before `delete_user` commits. A plain
+    /// select suffices: the `BEGIN IMMEDIATE` transaction holds the database's write lock.
+    pub(crate) const LOCK_USER_FOR_DELETE: &'static str = crate::user::USER_EXISTS;
 }
 
 /// Whether `url` names an in-memory database (`sqlite::memory:` or `mode=memory`).

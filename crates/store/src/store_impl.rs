@@ -2,20 +2,24 @@
 //!
 //! The SQL text (in the per-entity modules) is identical on both backends, so the method bodies
 //! are too; they differ only in the pool type, which a `macro_rules!` handles without the long
-//! sqlx trait bounds a generic implementation would need. The one behaviour that must differ,
-//! how a write transaction starts, is each store's own `begin_write` method.
+//! sqlx trait bounds a generic implementation would need. The behaviours that must differ are
+//! each store's own: how a write transaction starts (`begin_write`) and how `delete_user` locks
+//! the user row (`LOCK_USER_FOR_DELETE`).
 
 /// Implements `tessera_core::Store` for `$ty`, a struct with a `pool: sqlx::Pool<_>` field and an
 /// inherent `async fn begin_write(&self) -> Result<sqlx::Transaction<'static, _>, sqlx::Error>`.
+/// The user-management methods delegate to [`crate::user_ops::impl_user_ops`], expanded here too.
 macro_rules! impl_store {
     ($ty:ty) => {
+        $crate::user_ops::impl_user_ops!($ty);
+
         // An anonymous const scopes these imports to the expansion.
         const _: () = {
             use sqlx::types::Json;
             use tessera_core::{
                 ApiKey, ApiKeyHash, ApiKeyId, Error, Member, NewApiKey, NewMember, NewOrg, NewSigningKey, NewUserToken,
                 Org, OrgId, Page, Result, SigningKey, Store, Timestamp, TokenQuery, TokenStatus, User, UserId,
-                UserToken, UserTokenId, UserUpsert,
+                UserPatch, UserQuery, UserToken, UserTokenId, UserUpsert,
             };
 
             use $crate::api_key::{self, ApiKeyRow};
@@ -212,6 +216,18 @@ macro_rules! impl_store {
                         .await
                         .map_err(storage)?;
                     row.map(UserRow::into_user).transpose()
+                }
+
+                async fn list_users(&self, org_id: OrgId, query: &UserQuery) -> Result<Page<User>> {
+                    self.list_users_impl(org_id, query).await
+                }
+
+                async fn update_user(&self, org_id: OrgId, user_id: UserId, patch: &UserPatch) -> Result<User> {
+                    self.update_user_impl(org_id, user_id, patch).await
+                }
+
+                async fn delete_user(&self, org_id: OrgId, user_id: UserId) -> Result<u64> {
+                    self.delete_user_impl(org_id, user_id).await
                 }
 
                 async fn insert_user_token(&self, org_id: OrgId, new: &NewUserToken) -> Result<UserToken> {

@@ -47,6 +47,10 @@ pub(crate) const REVOKE_USER_TOKEN: &str = concat!(
 pub(crate) const REVOKE_USER_TOKENS: &str = "update user_token set revoked_at = $4 \
      where org_id = $1 and user_id = $2 and revoked_at is null and issued_at < $3";
 
+/// `$1` org_id, `$2` user_id. Every token row of the user, revoked or not (before the user's own
+/// row is deleted).
+pub(crate) const DELETE_USER_TOKENS: &str = "delete from user_token where org_id = $1 and user_id = $2";
+
 /// The listing query for [`tessera_core::Store::list_user_tokens`], newest first.
 ///
 /// Parameters, bound in this order: `$1` org_id, `$2` user_id, `$3` row limit; then `now` if

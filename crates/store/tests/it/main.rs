@@ -13,4 +13,6 @@ mod opening;
 mod orgs;
 mod token_lists;
 mod tokens;
+mod user_edits;
+mod user_lists;
 mod users;
