@@ -71,6 +71,40 @@ async fn upsert_user(
     Ok((status, Json(UpsertUserOut { user: user.into(), created, user_token: issued.jwt })))
 }
 
+/// Query of `GET /v1/users`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListUsersIn {
+    /// Case-insensitive substring of `account` or `display_name`.
+    pub q: Option<String>,
+    /// Exact platform.
+    pub platform: Option<String>,
+    /// Page size, 1–200, default 50.
+    pub limit: Option<u32>,
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// The org's users, newest first, with search, a platform filter and cursor pagination.
+#[utoipa::path(
+    get, path = "/v1/users", tag = "users", params(ListUsersIn), security(("api_key" = [])),
+    responses(
+        (status = 200, description = "A page of users", body = ListOut<UserOut>),
+        (status = 401, description = "Bad API key", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "Bad q, platform, limit or cursor", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+    )
+)]
+async fn list_users(
+    key: OrgApiKey,
+    State(state): State<AppState>,
+    AppQuery(q): AppQuery<ListUsersIn>,
+) -> Result<Json<ListOut<UserOut>>, ApiError> {
+    let input = users::ListInput { q: q.q, platform: q.platform, limit: q.limit, cursor: q.cursor };
+    let page = users::list(&state, key.org.id, input).await?;
+    Ok(Json(ListOut { data: page.data.into_iter().map(UserOut::from).collect(), next_cursor: page.next_cursor }))
+}
+
 /// One user of the caller's org.
 #[utoipa::path(
     get, path = "/v1/users/{id}", tag = "users", security(("api_key" = [])),
@@ -88,6 +122,66 @@ async fn get_user(
     AppPath(id): AppPath<UserId>,
 ) -> Result<Json<UserOut>, ApiError> {
     Ok(Json(users::get(&state, key.org.id, id).await?.into()))
+}
+
+/// Body of `PATCH /v1/users/{id}`: only the given fields change.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"display_name": "Ada Lovelace", "metadata": {"plan": "enterprise"}}))]
+pub struct PatchUserIn {
+    /// New display name; `null` clears it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub display_name: Option<Option<String>>,
+    /// New metadata object, replacing the stored one; at most 16 KiB.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// Tells a field that is present (even as `null`) from one that is absent: `Some(value)` when
+/// present; absence gives the `#[serde(default)]` `None`.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// Changes a user's display name and/or metadata.
+#[utoipa::path(
+    patch, path = "/v1/users/{id}", tag = "users", request_body = PatchUserIn, security(("api_key" = [])),
+    params(("id" = uuid::Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The updated user", body = UserOut),
+        (status = 401, description = "Bad API key", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "No such user in this org", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+    )
+)]
+async fn patch_user(
+    key: OrgApiKey,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<UserId>,
+    AppJson(body): AppJson<PatchUserIn>,
+) -> Result<Json<UserOut>, ApiError> {
+    let input = users::PatchInput { display_name: body.display_name, metadata: body.metadata };
+    Ok(Json(users::patch(&state, key.org.id, id, input).await?.into()))
+}
+
+/// Deletes a user and all of their tokens (introspection then answers `active: false` for them).
+#[utoipa::path(
+    delete, path = "/v1/users/{id}", tag = "users", security(("api_key" = [])),
+    params(("id" = uuid::Uuid, Path, description = "User id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Bad API key", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "No such user in this org", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
+    )
+)]
+async fn delete_user(
+    key: OrgApiKey,
+    State(state): State<AppState>,
+    AppPath(id): AppPath<UserId>,
+) -> Result<StatusCode, ApiError> {
+    users::delete(&state, key.org.id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Query of `GET /v1/users/{id}/tokens`.
@@ -177,8 +271,8 @@ async fn revoke_tokens(
 /// `/v1/users…` routes.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(upsert_user))
-        .routes(routes!(get_user))
+        .routes(routes!(upsert_user, list_users))
+        .routes(routes!(get_user, patch_user, delete_user))
         .routes(routes!(list_tokens))
         .routes(routes!(revoke_tokens))
 }

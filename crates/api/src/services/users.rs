@@ -1,8 +1,8 @@
 //! End users: create-or-update by `(platform, account)`, and lookup.
 
 use tessera_core::{
-    error::Validation, user::validate_display_name, Account, Error, Metadata, OrgId, Platform, Result, User, UserId,
-    UserUpsert,
+    error::Validation, user::validate_display_name, Account, Error, Metadata, OrgId, Page, PageRequest, Platform,
+    Result, User, UserId, UserPatch, UserQuery, UserUpsert,
 };
 use uuid::Uuid;
 
@@ -49,4 +49,69 @@ pub async fn upsert(state: &AppState, org_id: OrgId, input: UpsertInput) -> Resu
 /// `NotFound { entity: "user" }`, also for another org's user; storage errors.
 pub async fn get(state: &AppState, org_id: OrgId, user_id: UserId) -> Result<User> {
     state.store.user_by_id(org_id, user_id).await?.ok_or(Error::not_found("user"))
+}
+
+/// Raw input of `GET /v1/users`, validated by [`list`].
+#[derive(Clone, Debug, Default)]
+pub struct ListInput {
+    /// Substring of account or display name; at most 255 bytes.
+    pub q: Option<String>,
+    /// Exact platform.
+    pub platform: Option<String>,
+    /// Page size, 1–200, default 50.
+    pub limit: Option<u32>,
+    /// Opaque cursor from a previous page.
+    pub cursor: Option<String>,
+}
+
+/// One page of the org's users, newest first.
+///
+/// # Errors
+/// [`Error::Invalid`] naming `q`, `platform`, `limit` or `cursor`; storage errors.
+pub async fn list(state: &AppState, org_id: OrgId, input: ListInput) -> Result<Page<User>> {
+    let mut v = Validation::default();
+    let q = input.q.filter(|q| !q.is_empty());
+    if q.as_ref().is_some_and(|q| q.len() > tessera_core::user::MAX_NAME_BYTES) {
+        v.check::<()>(Err(Error::invalid("q", "must be at most 255 bytes")));
+    }
+    let platform = v.check(input.platform.as_deref().map(Platform::parse).transpose());
+    let page = v.check(PageRequest::parse(input.limit, input.cursor.as_deref()));
+    v.finish()?;
+    let (Some(platform), Some(page)) = (platform, page) else { unreachable!("finish() returned Ok") };
+    state.store.list_users(org_id, &UserQuery { q, platform, page }).await
+}
+
+/// Raw input of `PATCH /v1/users/{id}`: outer `None` leaves a field as it is; a `display_name` of
+/// `Some(None)` (JSON `null`) clears it.
+#[derive(Clone, Debug, Default)]
+pub struct PatchInput {
+    /// New display name, or `Some(None)` to clear it.
+    pub display_name: Option<Option<String>>,
+    /// New metadata object (replaces the stored one).
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// Updates the org's user.
+///
+/// # Errors
+/// [`Error::Invalid`] naming `display_name` or `metadata`; `NotFound { entity: "user" }`; storage errors.
+pub async fn patch(state: &AppState, org_id: OrgId, user_id: UserId, input: PatchInput) -> Result<User> {
+    let mut v = Validation::default();
+    let display_name = match input.display_name {
+        None => Some(None),
+        Some(None) => Some(Some(None)),
+        Some(Some(name)) => v.check(validate_display_name(Some(&name))).map(Some),
+    };
+    let metadata = v.check(input.metadata.map(Metadata::parse).transpose());
+    v.finish()?;
+    let (Some(display_name), Some(metadata)) = (display_name, metadata) else { unreachable!("finish() returned Ok") };
+    state.store.update_user(org_id, user_id, &UserPatch { display_name, metadata, now: now() }).await
+}
+
+/// Deletes the org's user and its tokens (which then fail introspection). Returns how many tokens went.
+///
+/// # Errors
+/// `NotFound { entity: "user" }`; storage errors.
+pub async fn delete(state: &AppState, org_id: OrgId, user_id: UserId) -> Result<u64> {
+    state.store.delete_user(org_id, user_id).await
 }

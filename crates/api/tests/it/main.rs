@@ -7,3 +7,4 @@ mod helpers;
 mod isolation;
 mod openapi;
 mod tokens;
+mod users;

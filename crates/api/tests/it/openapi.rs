@@ -5,11 +5,14 @@ use axum::http::{Method, StatusCode};
 
 use crate::helpers::TestApp;
 
-/// DESIGN.md "REST surface (v1)" as implemented so far, plus the public endpoints.
+/// DESIGN.md "REST surface (v1)", plus the public endpoints.
 const EXPECTED: &[(&str, &str)] = &[
     ("get", "/token"),
     ("post", "/v1/users"),
+    ("get", "/v1/users"),
     ("get", "/v1/users/{id}"),
+    ("patch", "/v1/users/{id}"),
+    ("delete", "/v1/users/{id}"),
     ("post", "/v1/user-tokens"),
     ("get", "/v1/users/{id}/tokens"),
     ("delete", "/v1/user-tokens/{id}"),
