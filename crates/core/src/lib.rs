@@ -6,6 +6,7 @@
 
 pub mod api_key;
 pub mod error;
+pub mod idempotency;
 pub mod ids;
 pub mod member;
 pub mod org;
@@ -17,6 +18,7 @@ pub mod user_token;
 
 pub use api_key::{ApiKey, ApiKeyFormatError, ApiKeyHash, ApiKeySecret, NewApiKey};
 pub use error::{Error, FieldError, Result};
+pub use idempotency::{IdempotencyClaim, IdempotencyRecord, StoredResponse};
 pub use ids::{ApiKeyId, MemberId, OrgId, SigningKeyId, UserId, UserTokenId};
 pub use member::{Email, Member, NewMember, Role};
 pub use org::{NewOrg, Org, OrgSlug, DEFAULT_TOKEN_TTL_SECONDS};

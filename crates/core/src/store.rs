@@ -15,8 +15,9 @@
 use async_trait::async_trait;
 
 use crate::{
-    ApiKey, ApiKeyHash, ApiKeyId, Member, NewApiKey, NewMember, NewOrg, NewSigningKey, NewUserToken, Org, OrgId, Page,
-    Result, SigningKey, Timestamp, TokenQuery, User, UserId, UserPatch, UserQuery, UserToken, UserTokenId, UserUpsert,
+    ApiKey, ApiKeyHash, ApiKeyId, IdempotencyClaim, Member, NewApiKey, NewMember, NewOrg, NewSigningKey, NewUserToken,
+    Org, OrgId, Page, Result, SigningKey, StoredResponse, Timestamp, TokenQuery, User, UserId, UserPatch, UserQuery,
+    UserToken, UserTokenId, UserUpsert,
 };
 
 /// Persistence for every Tessera entity. Object-safe: the server holds an `Arc<dyn Store>`.
@@ -118,4 +119,32 @@ pub trait Store: Send + Sync + 'static {
         issued_before: Timestamp,
         at: Timestamp,
     ) -> Result<u64>;
+
+    // ---- idempotency keys -------------------------------------------------------------------
+
+    /// Claims `key` for a request with `fingerprint` (SHA-256 of method, path and body): inserts
+    /// an in-flight record created at `now`, unless one created at or after `not_before` exists,
+    /// which is returned instead (nothing is written); an older record is replaced (expired), its
+    /// response discarded. `not_before` is `now` minus the replay window (24 h) and must not be
+    /// after `now`. Race-safe: of two concurrent claims of a fresh key exactly one gets
+    /// [`IdempotencyClaim::Claimed`], the other sees the winner's in-flight record.
+    async fn claim_idempotency_key(
+        &self,
+        org_id: OrgId,
+        key: &str,
+        fingerprint: &[u8; 32],
+        now: Timestamp,
+        not_before: Timestamp,
+    ) -> Result<IdempotencyClaim>;
+    /// Stores the response of the claimed (in-flight) request. `NotFound { entity: "idempotency
+    /// key" }` if the org has no in-flight claim of `key` (never claimed, released, purged or
+    /// already completed: a stored response is never overwritten). A `status` outside 100–599 is
+    /// a storage error and stores nothing.
+    async fn complete_idempotency_key(&self, org_id: OrgId, key: &str, response: &StoredResponse) -> Result<()>;
+    /// Drops an in-flight claim (the request failed), so a retry can run. A no-op if absent or
+    /// already completed (a completed record keeps replaying).
+    async fn release_idempotency_key(&self, org_id: OrgId, key: &str) -> Result<()>;
+    /// Deletes the records of every org created strictly before `before`, finished or in flight
+    /// (housekeeping, hence not scoped by org); returns how many.
+    async fn purge_idempotency_keys(&self, before: Timestamp) -> Result<u64>;
 }

@@ -9,6 +9,8 @@
 
 mod api_key;
 mod convert;
+mod idempotency;
+mod idempotency_ops;
 mod member;
 mod open;
 mod org;

@@ -8,18 +8,20 @@
 
 /// Implements `tessera_core::Store` for `$ty`, a struct with a `pool: sqlx::Pool<_>` field and an
 /// inherent `async fn begin_write(&self) -> Result<sqlx::Transaction<'static, _>, sqlx::Error>`.
-/// The user-management methods delegate to [`crate::user_ops::impl_user_ops`], expanded here too.
+/// The user-management and idempotency-key methods delegate to [`crate::user_ops::impl_user_ops`]
+/// and [`crate::idempotency_ops::impl_idempotency_ops`], expanded here too.
 macro_rules! impl_store {
     ($ty:ty) => {
         $crate::user_ops::impl_user_ops!($ty);
+        $crate::idempotency_ops::impl_idempotency_ops!($ty);
 
         // An anonymous const scopes these imports to the expansion.
         const _: () = {
             use sqlx::types::Json;
             use tessera_core::{
-                ApiKey, ApiKeyHash, ApiKeyId, Error, Member, NewApiKey, NewMember, NewOrg, NewSigningKey, NewUserToken,
-                Org, OrgId, Page, Result, SigningKey, Store, Timestamp, TokenQuery, TokenStatus, User, UserId,
-                UserPatch, UserQuery, UserToken, UserTokenId, UserUpsert,
+                ApiKey, ApiKeyHash, ApiKeyId, Error, IdempotencyClaim, Member, NewApiKey, NewMember, NewOrg,
+                NewSigningKey, NewUserToken, Org, OrgId, Page, Result, SigningKey, Store, StoredResponse, Timestamp,
+                TokenQuery, TokenStatus, User, UserId, UserPatch, UserQuery, UserToken, UserTokenId, UserUpsert,
             };
 
             use $crate::api_key::{self, ApiKeyRow};
@@ -349,6 +351,29 @@ macro_rules! impl_store {
                         .map_err(storage)?;
                     tx.commit().await.map_err(storage)?;
                     Ok(done.rows_affected())
+                }
+
+                async fn claim_idempotency_key(
+                    &self,
+                    org_id: OrgId,
+                    key: &str,
+                    fingerprint: &[u8; 32],
+                    now: Timestamp,
+                    not_before: Timestamp,
+                ) -> Result<IdempotencyClaim> {
+                    self.claim_idempotency_key_impl(org_id, key, fingerprint, now, not_before).await
+                }
+
+                async fn complete_idempotency_key(&self, org_id: OrgId, key: &str, r: &StoredResponse) -> Result<()> {
+                    self.complete_idempotency_key_impl(org_id, key, r).await
+                }
+
+                async fn release_idempotency_key(&self, org_id: OrgId, key: &str) -> Result<()> {
+                    self.release_idempotency_key_impl(org_id, key).await
+                }
+
+                async fn purge_idempotency_keys(&self, before: Timestamp) -> Result<u64> {
+                    self.purge_idempotency_keys_impl(before).await
                 }
             }
         };

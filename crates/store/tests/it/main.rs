@@ -9,6 +9,7 @@
 mod harness;
 mod api_keys;
 mod fixtures;
+mod idempotency;
 mod opening;
 mod orgs;
 mod token_lists;

@@ -12,7 +12,7 @@ async fn migrate_counts_and_is_idempotent(db: &TestDb) {
     // The test database was opened, so it is already current.
     assert_eq!(migrate(&db.fresh.url).await.unwrap(), 0);
     let empty = Fresh::new(db.backend).await.unwrap();
-    assert_eq!(migrate(&empty.url).await.unwrap(), 1, "one migration file per backend");
+    assert_eq!(migrate(&empty.url).await.unwrap(), 2, "two migration files per backend");
     assert_eq!(migrate(&empty.url).await.unwrap(), 0);
     let store = open(&empty.url).await.unwrap();
     org(&*store, "acme").await;
