@@ -13,6 +13,7 @@ use crate::{commands, config, web};
 pub async fn run(args: ServeArgs, storage: StorageArgs) -> anyhow::Result<()> {
     let public_url = config::public_url(args.public_url.as_deref(), args.listen)?;
     let state = commands::state(&storage, &public_url).await?;
+    tokio::spawn(purge_idempotency_keys(state.store.clone()));
     let app = tessera_api::http_layers(tessera_api::router(state).merge(web::router(web::leptos_options())));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -21,6 +22,21 @@ pub async fn run(args: ServeArgs, storage: StorageArgs) -> anyhow::Result<()> {
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Every hour, deletes idempotency records past their 24-hour window. With several instances each
+/// does it; the deletes are idempotent.
+async fn purge_idempotency_keys(store: std::sync::Arc<dyn tessera_core::Store>) {
+    let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every_hour.tick().await;
+        let before = tessera_api::services::now() - time::Duration::seconds(tessera_api::idempotency::WINDOW_SECONDS);
+        match store.purge_idempotency_keys(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "expired idempotency keys removed"),
+            Err(e) => tracing::warn!(error = %e, "could not purge expired idempotency keys"),
+        }
+    }
 }
 
 /// The database URL without its password, for logs.

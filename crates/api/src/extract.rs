@@ -25,6 +25,10 @@ impl FromRequestParts<AppState> for OrgApiKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // Already authenticated by a middleware of this request (idempotency keys).
+        if let Some(done) = parts.extensions.get::<OrgApiKey>() {
+            return Ok(done.clone());
+        }
         let header = parts.headers.get(header::AUTHORIZATION).ok_or(ApiError::Unauthorized {
             code: "api_key_missing",
             detail: "send the API key as `Authorization: Bearer tsk_…`",

@@ -5,6 +5,7 @@
 pub mod crypto;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod openapi;
 pub mod routes;
 pub mod services;
@@ -31,14 +32,18 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The OpenAPI 3.1 document of the REST API.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes::routes().into_openapi()
+    let mut doc = routes::routes().into_openapi();
+    openapi::finish(&mut doc);
+    doc
 }
 
 /// The REST API with its error middleware and body limit, plus `/openapi.json` and the Swagger UI
 /// at `/docs`, ready to merge with the dashboard.
 pub fn router(state: AppState) -> Router {
-    let (api, doc) = routes::routes().split_for_parts();
+    let (api, mut doc) = routes::routes().split_for_parts();
+    openapi::finish(&mut doc);
     api.route("/v1/{*rest}", any(error::route_not_found))
+        .layer(middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
         .layer(middleware::from_fn(error::problem_details))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)

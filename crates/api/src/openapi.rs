@@ -2,7 +2,12 @@
 //! wire types' schemas, served at `/openapi.json` with a Swagger UI (vendored, no CDN) at `/docs`.
 
 use utoipa::{
-    openapi::security::{Http, HttpAuthScheme, SecurityScheme},
+    openapi::{
+        path::{ParameterBuilder, ParameterIn},
+        schema::{ObjectBuilder, Type},
+        security::{Http, HttpAuthScheme, SecurityScheme},
+        Required,
+    },
     Modify, OpenApi, ToSchema,
 };
 
@@ -79,4 +84,25 @@ pub struct FieldErrorDoc {
     field: String,
     /// Why it was rejected.
     message: String,
+}
+
+/// Completes the document once the routers have added their paths: every authenticated POST
+/// accepts an `Idempotency-Key` header (see [`crate::idempotency`]).
+pub fn finish(openapi: &mut utoipa::openapi::OpenApi) {
+    for item in openapi.paths.paths.values_mut() {
+        if let Some(post) = item.post.as_mut().filter(|op| op.security.is_some()) {
+            let parameter = ParameterBuilder::new()
+                .name("Idempotency-Key")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "Makes the call safe to retry: the same key and request within 24 h get the first \
+                     response again (same token, header `Idempotent-Replayed: true`); the same key with \
+                     another request gets 422, and a retry while the first is running gets 409.",
+                ))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String).max_length(Some(255))))
+                .build();
+            post.parameters.get_or_insert_with(Vec::new).push(parameter);
+        }
+    }
 }

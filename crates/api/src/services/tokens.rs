@@ -191,3 +191,18 @@ pub async fn list(state: &AppState, org_id: OrgId, user_id: UserId, query: &Toke
     state.store.user_by_id(org_id, user_id).await?.ok_or(Error::not_found("user"))?;
     state.store.list_user_tokens(org_id, user_id, query, now()).await
 }
+
+/// The JWT of an existing token, signed again: Ed25519 is deterministic, so this is the exact
+/// string first handed out. `None` if the token or its user no longer exists.
+///
+/// # Errors
+/// Storage errors.
+pub async fn jwt_of(state: &AppState, org: &Org, token_id: UserTokenId) -> Result<Option<String>> {
+    let Some(token) = state.store.user_token(org.id, token_id).await? else {
+        return Ok(None);
+    };
+    let Some(user) = state.store.user_by_id(org.id, token.user_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(sign(state, org, &user, token).await?.jwt))
+}

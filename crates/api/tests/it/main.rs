@@ -4,6 +4,7 @@ mod auth;
 mod claimr;
 mod errors;
 mod helpers;
+mod idempotency;
 mod isolation;
 mod openapi;
 mod tokens;
