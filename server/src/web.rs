@@ -1,0 +1,61 @@
+//! The dashboard's HTTP surface: Leptos options and the axum router that server-renders the
+//! `tessera-app` pages and serves the client bundle (`/pkg/tessera.{js,wasm,css}`) built by
+//! cargo-leptos.
+//!
+//! `main.rs` only wires this router next to the REST API; all dashboard serving logic lives here.
+
+use std::{env, net::SocketAddr};
+
+use axum::Router;
+use leptos::config::{Env, LeptosOptions};
+use leptos_axum::{file_and_error_handler, generate_route_list, LeptosRoutes};
+use tessera_app::{shell, App};
+
+/// Name of the client bundle; must match `output-name` in the workspace's leptos metadata.
+const OUTPUT_NAME: &str = "tessera";
+/// Site root when neither cargo-leptos nor the operator says otherwise (cargo-leptos' default).
+const DEFAULT_SITE_ROOT: &str = "target/site";
+
+/// Leptos options for serving the dashboard.
+///
+/// The site root (the folder holding `pkg/` and the public assets) is, in order:
+/// `LEPTOS_SITE_ROOT` (set by `cargo leptos serve`/`end-to-end`), `TESSERA_SITE_ROOT`
+/// (for deployments), else `target/site`. `LEPTOS_ENV` (`DEV`/`PROD`, default `PROD`) only
+/// decides whether pages carry cargo-leptos' live-reload script; `LEPTOS_SITE_ADDR` and
+/// `LEPTOS_RELOAD_PORT` are honoured when set, as cargo-leptos does.
+pub fn leptos_options() -> LeptosOptions {
+    let site_root = env::var("LEPTOS_SITE_ROOT")
+        .or_else(|_| env::var("TESSERA_SITE_ROOT"))
+        .unwrap_or_else(|_| DEFAULT_SITE_ROOT.to_owned());
+    let env = env::var("LEPTOS_ENV").ok().and_then(|value| Env::try_from(value).ok()).unwrap_or(Env::PROD);
+    let site_addr = env::var("LEPTOS_SITE_ADDR")
+        .ok()
+        .and_then(|value| value.parse::<SocketAddr>().ok())
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000)));
+    let reload_port = env::var("LEPTOS_RELOAD_PORT").ok().and_then(|value| value.parse::<u32>().ok()).unwrap_or(3001);
+
+    LeptosOptions::builder()
+        .output_name(OUTPUT_NAME)
+        .site_root(site_root)
+        .site_pkg_dir("pkg")
+        .env(env)
+        .site_addr(site_addr)
+        .reload_port(reload_port)
+        .build()
+}
+
+/// The dashboard router: every route of `tessera_app::App` rendered on the server, plus a
+/// fallback that serves files under the site root (`/pkg/…`, `/favicon.svg`) and renders the
+/// app's 404 page (status 404) for anything else.
+///
+/// Merge it last: its fallback would otherwise shadow the REST API's own 404s.
+pub fn router(options: LeptosOptions) -> Router {
+    let routes = generate_route_list(App);
+    Router::new()
+        .leptos_routes(&options, routes, {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(file_and_error_handler(shell))
+        .with_state(options)
+}
