@@ -1,1 +1,41 @@
-fn main() {}
+//! The `tessera` binary: parses the command line and hands over to the command. Everything else
+//! lives in the modules: `cli` (flags), `config` (master key, public URL, logging), `commands`
+//! (administration), `serve` (the HTTP server), `web` (the dashboard's Leptos wiring).
+
+// Leptos view types of the dashboard nest deeply; the default limit (128) is too low for them.
+#![recursion_limit = "256"]
+
+mod cli;
+mod commands;
+mod config;
+mod serve;
+mod web;
+
+use clap::Parser;
+use cli::{Cli, Command};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let log_format = match &cli.command {
+        Some(Command::Serve(args)) => args.log_format,
+        _ => cli.serve.log_format,
+    };
+    config::init_logging(log_format);
+    let result = match cli.command {
+        None => serve::run(cli.serve, cli.storage).await,
+        Some(Command::Serve(args)) => serve::run(args, cli.storage).await,
+        Some(Command::Migrate) => commands::migrate(cli.storage).await,
+        Some(Command::Org(c)) => commands::org_command(c, cli.storage).await,
+        Some(Command::Member(c)) => commands::member_command(c, cli.storage).await,
+        Some(Command::ApiKey(c)) => commands::api_key_command(c, cli.storage).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // One clear line: the error and its causes, never a backtrace.
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
