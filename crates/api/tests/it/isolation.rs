@@ -25,6 +25,14 @@ async fn another_orgs_objects_are_not_found_and_unchanged() {
         .assert_problem(404, "user_not_found");
     app.post("/v1/user-tokens", &key_b, json!({"user": user_a})).await.assert_problem(404, "user_not_found");
     assert_eq!(app.introspect(&key_b, &token_a).await, json!({"active": false}));
+    app.call(Method::PATCH, &format!("/v1/users/{user_a}"), Some(&key_b), Some(json!({"display_name": "pwned"})))
+        .await
+        .assert_problem(404, "user_not_found");
+    app.call(Method::DELETE, &format!("/v1/users/{user_a}"), Some(&key_b), None)
+        .await
+        .assert_problem(404, "user_not_found");
+    assert_eq!(app.get("/v1/users", &key_b).await.body["data"], json!([]), "B lists none of A's users");
+    assert_eq!(app.get("/v1/users?q=shared", &key_b).await.body["data"], json!([]));
 
     // Same (platform, account) in org B is a different user with a different token.
     let (token_b, user_b) = app.claimr_token(&key_b, "shared-account").await;
@@ -36,6 +44,10 @@ async fn another_orgs_objects_are_not_found_and_unchanged() {
     assert!(verify_with_jwks(&app, "org-a", &token_a).await.is_some());
     assert!(verify_with_jwks(&app, "org-b", &token_a).await.is_none());
     assert!(verify_with_jwks(&app, "org-a", &token_b).await.is_none());
+    let a_users = app.get("/v1/users", &key_a).await.body["data"].clone();
+    assert_eq!(a_users.as_array().unwrap().len(), 1, "A lists only its own user: {a_users}");
+    assert_eq!(a_users[0]["id"], user_a.as_str());
+    assert_eq!(a_users[0]["display_name"], serde_json::Value::Null, "B's PATCH changed nothing");
     let listed = app.get(&format!("/v1/users/{user_a}/tokens"), &key_a).await;
     assert_eq!(listed.status, StatusCode::OK);
     assert_eq!(listed.body["data"][0]["status"], "active");
