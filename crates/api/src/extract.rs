@@ -4,9 +4,11 @@
 //! Also the `App*` wrappers of axum's extractors, whose rejections become problem details.
 
 use axum::{
-    extract::{FromRequest, FromRequestParts},
-    http::{header, request::Parts},
+    body::Bytes,
+    extract::{FromRequest, FromRequestParts, Request},
+    http::{header, request::Parts, StatusCode},
 };
+use serde::de::DeserializeOwned;
 use tessera_core::{ApiKeyId, Org};
 
 use crate::{error::ApiError, services::api_keys, services::api_keys::AuthError, AppState};
@@ -64,37 +66,114 @@ impl FromRequestParts<AppState> for OrgApiKey {
     }
 }
 
-/// `axum::Json` whose rejections are problem details.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// A JSON object body (`Content-Type: application/json` or `…+json`). Unlike `axum::Json`, it
+/// refuses a JSON array in place of the object (serde would read a struct from a sequence), and
+/// every rejection is a problem-details response: 415 without a JSON content type, 413 over
+/// [`crate::MAX_BODY_BYTES`], 400 for malformed JSON, 422 naming the field for wrong content.
 pub struct AppJson<T>(pub T);
 
-/// `axum::extract::Query` whose rejections are problem details.
-#[derive(FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(ApiError))]
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !has_json_content_type(request.headers()) {
+            return Err(unsupported_media_type());
+        }
+        let bytes = Bytes::from_request(request, state).await.map_err(|e| unreadable_body(e.status()))?;
+        parse_object(&bytes).map(AppJson)
+    }
+}
+
+/// Like [`AppJson`] for endpoints whose whole body is optional: an empty body is `T::default()`.
+pub struct AppOptionalJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for AppOptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json_type = has_json_content_type(request.headers());
+        let bytes = Bytes::from_request(request, state).await.map_err(|e| unreadable_body(e.status()))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(T::default()));
+        }
+        if !json_type {
+            return Err(unsupported_media_type());
+        }
+        parse_object(&bytes).map(AppOptionalJson)
+    }
+}
+
+fn has_json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+fn unsupported_media_type() -> ApiError {
+    ApiError::BadRequest {
+        status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        code: "unsupported_media_type",
+        detail: "expected `Content-Type: application/json`".into(),
+        errors: vec![],
+    }
+}
+
+fn unreadable_body(status: StatusCode) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::BadRequest {
+            status,
+            code: "body_too_large",
+            detail: format!("the body is larger than {} bytes", crate::MAX_BODY_BYTES),
+            errors: vec![],
+        }
+    } else {
+        ApiError::BadRequest {
+            status,
+            code: "invalid_body",
+            detail: "the body could not be read".into(),
+            errors: vec![],
+        }
+    }
+}
+
+fn parse_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let axum::Json(value) = axum::Json::<T>::from_bytes(bytes)?;
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::BadRequest {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "invalid_body",
+            detail: "the body must be a JSON object".into(),
+            errors: vec![],
+        });
+    }
+    Ok(value)
+}
+
+/// `axum::extract::Query` whose rejections are problem details, and which refuses a query whose
+/// percent-decoded bytes are not UTF-8 (axum would silently replace them with U+FFFD).
 pub struct AppQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for AppQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let raw = parts.uri.query().unwrap_or("");
+        if percent_encoding::percent_decode_str(raw).decode_utf8().is_err() {
+            return Err(ApiError::BadRequest {
+                status: StatusCode::BAD_REQUEST,
+                code: "invalid_query",
+                detail: "the query string is not valid UTF-8 once percent-decoded".into(),
+                errors: vec![],
+            });
+        }
+        let axum::extract::Query(value) = axum::extract::Query::<T>::try_from_uri(&parts.uri)?;
+        Ok(Self(value))
+    }
+}
 
 /// `axum::extract::Path` whose rejections are problem details.
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct AppPath<T>(pub T);
-
-/// Parses an optional JSON body: empty means `T::default()`. For endpoints whose whole body is
-/// optional, where `Content-Type` cannot be required.
-///
-/// # Errors
-/// [`ApiError::BadRequest`] (400 `malformed_json` or 422 `invalid_body`) naming the field if known.
-pub fn json_or_default<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(body).map_err(|e| {
-        let (status, code) = if e.is_data() {
-            (axum::http::StatusCode::UNPROCESSABLE_ENTITY, "invalid_body")
-        } else {
-            (axum::http::StatusCode::BAD_REQUEST, "malformed_json")
-        };
-        let detail = e.to_string();
-        ApiError::BadRequest { status, code, detail, errors: vec![] }
-    })
-}

@@ -42,7 +42,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState) -> Router {
     let (api, mut doc) = routes::routes().split_for_parts();
     openapi::finish(&mut doc);
-    api.route("/v1/{*rest}", any(error::route_not_found))
+    api.route("/v1", any(error::route_not_found))
+        .route("/v1/", any(error::route_not_found))
+        .route("/v1/{*rest}", any(error::route_not_found))
         .layer(middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
         .layer(middleware::from_fn(error::problem_details))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

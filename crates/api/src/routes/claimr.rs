@@ -59,7 +59,18 @@ async fn get_token(
 ) -> Result<Json<TokenOut>, ApiError> {
     let name = q.name.filter(|n| !n.is_empty());
     let input = users::UpsertInput { account: q.account, platform: q.platform, display_name: name, metadata: None };
-    let (user, _) = users::upsert(&state, key.org.id, input).await?;
+    let (user, _) = users::upsert(&state, key.org.id, input).await.map_err(|e| match e {
+        // claimr calls the display name `name`: report the field the caller actually sent.
+        tessera_core::Error::Invalid(mut errors) => {
+            for e in &mut errors {
+                if e.field == "display_name" {
+                    e.field = "name".into();
+                }
+            }
+            tessera_core::Error::Invalid(errors)
+        }
+        other => other,
+    })?;
     let issued = tokens::default_token(&state, &key.org, &user, Some(IssuedBy::ApiKey(key.key_id))).await?;
     Ok(Json(TokenOut { token: issued.jwt, user_id: user.id.to_string() }))
 }

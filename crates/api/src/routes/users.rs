@@ -9,7 +9,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::wire::{ListOut, UserOut, UserTokenOut};
 use crate::{
     error::ApiError,
-    extract::{AppJson, AppPath, AppQuery, OrgApiKey},
+    extract::{AppJson, AppOptionalJson, AppPath, AppQuery, OrgApiKey},
     services::{now, tokens, users},
     AppState,
 };
@@ -133,9 +133,10 @@ pub struct PatchUserIn {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub display_name: Option<Option<String>>,
-    /// New metadata object, replacing the stored one; at most 16 KiB.
+    /// New metadata object, replacing the stored one; at most 16 KiB. `{}` empties it.
+    #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Object>)]
-    pub metadata: Option<serde_json::Value>,
+    pub metadata: Option<Option<serde_json::Value>>,
 }
 
 /// Tells a field that is present (even as `null`) from one that is absent: `Some(value)` when
@@ -161,7 +162,9 @@ async fn patch_user(
     AppPath(id): AppPath<UserId>,
     AppJson(body): AppJson<PatchUserIn>,
 ) -> Result<Json<UserOut>, ApiError> {
-    let input = users::PatchInput { display_name: body.display_name, metadata: body.metadata };
+    // `"metadata": null` is not a way to clear it (that is `{}`): say so rather than ignore it.
+    let metadata = body.metadata.map(|m| m.unwrap_or(serde_json::Value::Null));
+    let input = users::PatchInput { display_name: body.display_name, metadata };
     Ok(Json(users::patch(&state, key.org.id, id, input).await?.into()))
 }
 
@@ -260,10 +263,8 @@ async fn revoke_tokens(
     key: OrgApiKey,
     State(state): State<AppState>,
     AppPath(id): AppPath<UserId>,
-    body: axum::body::Bytes,
+    AppOptionalJson(body): AppOptionalJson<RevokeTokensIn>,
 ) -> Result<Json<RevokedOut>, ApiError> {
-    // The body is optional: no body means "revoke everything issued until now".
-    let body: RevokeTokensIn = crate::extract::json_or_default(&body)?;
     let revoked = tokens::revoke_all(&state, key.org.id, id, body.issued_before).await?;
     Ok(Json(RevokedOut { revoked }))
 }

@@ -3,11 +3,10 @@
 //! be `application/problem+json` with the request id, and must leave both orgs exactly as they
 //! were (DESIGN.md, "Security rules": a clear 4xx, never a 500, never a partial write).
 //!
-//! Bad requests that the API answered wrongly when this was written are not in the table (they
-//! were reported): a JSON array in place of the body object (`["n", null, null, null]` to
-//! `POST /v1/users`, `[]` to `revoke-tokens`…) is accepted; `GET /token?account=%FF` creates a
-//! user named U+FFFD; a 70 KiB body to `revoke-tokens` gets a text/plain 413; `GET /v1` and
-//! `GET /v1/` get a bare 404. Where a field is not asserted, a comment says why.
+//! The table also holds the answers this battery first found wrong (then fixed): a JSON array in
+//! place of the body object, `GET /token?account=%FF` (invalid UTF-8), a 70 KiB body to
+//! `revoke-tokens`, `GET /v1` and `GET /v1/`, the field name of claimr's `name`, and the field
+//! names of `revoke-tokens`' body errors.
 
 use axum::{
     body::Body,
@@ -391,10 +390,11 @@ async fn bad_requests_get_a_clear_4xx_problem_and_change_nothing() {
             "validation_failed",
             &["account", "platform"],
         ),
-        // The field of `name` is not asserted: the answer names `display_name` (reported).
-        ("256-byte name", format!("/token?account=a&name={}", long('n', 256)), 422, "validation_failed", &[]),
-        ("BEL in name", "/token?account=a&name=x%07".into(), 422, "validation_failed", &[]),
-        ("whitespace name", "/token?account=a&name=%20".into(), 422, "validation_failed", &[]),
+        ("256-byte name", format!("/token?account=a&name={}", long('n', 256)), 422, "validation_failed", &["name"]),
+        ("BEL in name", "/token?account=a&name=x%07".into(), 422, "validation_failed", &["name"]),
+        ("whitespace name", "/token?account=a&name=%20".into(), 422, "validation_failed", &["name"]),
+        ("invalid UTF-8 in account", "/token?account=%FF".into(), 400, "invalid_query", &[]),
+        ("invalid UTF-8 in name", "/token?account=a&name=%C3%28".into(), 400, "invalid_query", &[]),
         ("unknown parameter", "/token?account=a&acount=b".into(), 400, "invalid_query", &["acount"]),
         ("account twice", "/token?account=a&account=b".into(), 400, "invalid_query", &[]),
     ] {
@@ -844,10 +844,16 @@ async fn bad_requests_get_a_clear_4xx_problem_and_change_nothing() {
 
     // ---- POST /v1/users/{id}/revoke-tokens.
     let revokes: Vec<(&str, Value, u16, &'static str, &[&'static str])> = vec![
-        ("issued_before not a time", json!({"issued_before": "yesterday"}), 422, "invalid_body", &[]),
-        ("issued_before a date only", json!({"issued_before": "2024-01-01"}), 422, "invalid_body", &[]),
-        ("issued_before without offset", json!({"issued_before": "2024-01-01T00:00:00"}), 422, "invalid_body", &[]),
-        ("issued_before a number", json!({"issued_before": 1_700_000_000}), 422, "invalid_body", &[]),
+        ("issued_before not a time", json!({"issued_before": "yesterday"}), 422, "invalid_body", &["issued_before"]),
+        ("issued_before a date only", json!({"issued_before": "2024-01-01"}), 422, "invalid_body", &["issued_before"]),
+        (
+            "issued_before without offset",
+            json!({"issued_before": "2024-01-01T00:00:00"}),
+            422,
+            "invalid_body",
+            &["issued_before"],
+        ),
+        ("issued_before a number", json!({"issued_before": 1_700_000_000}), 422, "invalid_body", &["issued_before"]),
         ("issued_before in the future", json!({"issued_before": future}), 422, "validation_failed", &["issued_before"]),
         (
             "issued_before in 2999",
@@ -856,11 +862,11 @@ async fn bad_requests_get_a_clear_4xx_problem_and_change_nothing() {
             "validation_failed",
             &["issued_before"],
         ),
-        ("unknown field", json!({"before": "2024-01-01T00:00:00Z"}), 422, "invalid_body", &[]),
+        ("unknown field", json!({"before": "2024-01-01T00:00:00Z"}), 422, "invalid_body", &["before"]),
         ("a JSON string", json!("now"), 422, "invalid_body", &[]),
+        ("an empty JSON array", json!([]), 422, "invalid_body", &[]),
+        ("a time in an array", json!(["2020-01-01T00:00:00Z"]), 422, "invalid_body", &[]),
     ];
-    // The invalid_body cases above name no field: this endpoint parses its optional body with
-    // `json_or_default`, which lists no field errors (unlike `AppJson`), reported to the lead.
     for (what, body, status, code, fields) in revokes {
         cases.push(
             case(format!("POST /v1/users/{{id}}/revoke-tokens: {what}"), M::POST, &user1_revoke)
@@ -873,6 +879,37 @@ async fn bad_requests_get_a_clear_4xx_problem_and_change_nothing() {
             .raw(Some("application/json"), &br#"{"issued_before":"#[..])
             .expect(400, "malformed_json", &[]),
     );
+    cases.push(
+        case("POST /v1/users/{id}/revoke-tokens: 70 KiB body", M::POST, &user1_revoke)
+            .json(json!({"issued_before": long('x', 70 * 1024)}))
+            .expect(413, "body_too_large", &[]),
+    );
+    cases.push(
+        case("POST /v1/users/{id}/revoke-tokens: text/plain body", M::POST, &user1_revoke)
+            .raw(Some("text/plain"), &br#"{}"#[..])
+            .expect(415, "unsupported_media_type", &[]),
+    );
+    // serde reads a struct from a JSON array too; the API must not: each of these once wrote.
+    for (what, method, uri, body) in [
+        ("POST /v1/users", M::POST, "/v1/users".to_owned(), json!(["arr-user", null, null, null])),
+        ("POST /v1/user-tokens", M::POST, "/v1/user-tokens".to_owned(), json!([u1.clone(), 600, null])),
+        ("PATCH /v1/users/{id}", M::PATCH, user1.clone(), json!(["Arr Name", null])),
+        ("POST /v1/tokens/introspect", M::POST, "/v1/tokens/introspect".to_owned(), json!(["x"])),
+    ] {
+        cases.push(case(format!("{what}: an array for the object"), method, uri).json(body).expect(
+            422,
+            "invalid_body",
+            &[],
+        ));
+    }
+    cases.push(case("PATCH /v1/users/{id}: metadata null", M::PATCH, &user1).json(json!({"metadata": null})).expect(
+        422,
+        "validation_failed",
+        &["metadata"],
+    ));
+    for uri in ["/v1", "/v1/"] {
+        cases.push(case(format!("GET {uri}"), M::GET, uri).expect(404, "route_not_found", &[]));
+    }
     cases.push(
         case("POST /v1/users/not-a-uuid/revoke-tokens", M::POST, "/v1/users/not-a-uuid/revoke-tokens")
             .json(json!({}))
