@@ -29,9 +29,6 @@ pub fn SiteHeader() -> impl IntoView {
                         class="hidden items-center gap-2 rounded-md px-3 py-2 hover:bg-white/5 hover:text-white sm:inline-flex"
                     >
                         "API docs"
-                        <span class="rounded-full bg-white/10 px-2 py-0.5 text-[11px] font-semibold uppercase tracking-wide text-slate-300">
-                            "soon"
-                        </span>
                     </a>
                     <a href="/healthz" rel="external" class="rounded-md px-3 py-2 hover:bg-white/5 hover:text-white">
                         "Status"

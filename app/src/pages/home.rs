@@ -47,8 +47,7 @@ pub fn HomePage() -> impl IntoView {
                             rel="external"
                             class="rounded-lg border border-white/15 px-5 py-3 text-sm font-semibold text-slate-200 transition hover:border-white/30 hover:bg-white/5"
                         >
-                            "REST API docs "
-                            <span class="text-slate-400">"(coming soon)"</span>
+                            "REST API docs"
                         </a>
                     </div>
                     <dl class="mt-10 grid max-w-lg grid-cols-3 gap-6 border-t border-white/10 pt-6 text-sm">

@@ -1,0 +1,30 @@
+import { test, expect } from "@playwright/test";
+
+// The integrator's first stop: Swagger UI served by Tessera itself (no CDN), with every call and
+// an "Authorize" button that takes an API key.
+test.describe("REST API docs", () => {
+  test("Swagger UI lists the API and offers Authorize", async ({ page }) => {
+    const external: string[] = [];
+    page.on("request", (r) => {
+      if (!r.url().startsWith("http://127.0.0.1:3000/")) external.push(r.url());
+    });
+    await page.goto("/docs/");
+    await expect(page.locator(".swagger-ui .info .title")).toContainText("Tessera");
+    await expect(page.getByRole("button", { name: /Authorize/ })).toBeVisible();
+    for (const path of ["/token", "/v1/users", "/v1/user-tokens", "/v1/tokens/introspect"]) {
+      await expect(page.locator(`.opblock-summary-path[data-path="${path}"]`).first()).toBeVisible();
+    }
+    expect(external, "no request leaves the server").toEqual([]);
+  });
+
+  test("Authorize takes a bearer API key", async ({ page }) => {
+    await page.goto("/docs/");
+    await page.getByRole("button", { name: /Authorize/ }).click();
+    const dialog = page.locator(".dialog-ux .modal-ux");
+    await expect(dialog).toContainText("api_key");
+    await expect(dialog).toContainText("Bearer");
+    await dialog.locator("input").first().fill("tsk_example");
+    await dialog.getByRole("button", { name: "Authorize", exact: true }).click();
+    await expect(dialog.getByRole("button", { name: "Logout" })).toBeVisible();
+  });
+});
