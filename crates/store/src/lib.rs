@@ -1,7 +1,7 @@
 //! SQLite and PostgreSQL implementations of [`tessera_core::Store`]; the only crate that names
 //! sqlx.
 //!
-//! [`open`] picks the backend from the database URL, connects and applies the embedded
+//! [`open()`] picks the backend from the database URL, connects and applies the embedded
 //! migrations (`migrations/sqlite`, `migrations/postgres`), and returns an `Arc<dyn Store>`.
 //! Both backends run the same SQL text with `$1…$n` placeholders on a schema whose columns have
 //! the same names and meanings: ids are UUIDs, times are `bigint` microseconds since the Unix
