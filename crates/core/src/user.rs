@@ -106,11 +106,15 @@ impl Metadata {
     /// Validates `value` as metadata.
     ///
     /// # Errors
-    /// [`Error::Invalid`] on field `metadata` if it is not an object or is over 16 KiB.
+    /// [`Error::Invalid`] on field `metadata` if it is not an object, is over 16 KiB, or has a key
+    /// or string containing U+0000 (which PostgreSQL's `jsonb` cannot store, so no backend does).
     pub fn parse(value: serde_json::Value) -> Result<Self> {
         let serde_json::Value::Object(map) = value else {
             return Err(Error::invalid("metadata", "must be a JSON object"));
         };
+        if map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)) {
+            return Err(Error::invalid("metadata", "must not contain the character U+0000 in keys or strings"));
+        }
         let size = serde_json::to_vec(&map).map(|v| v.len()).unwrap_or(usize::MAX);
         if size > MAX_METADATA_BYTES {
             return Err(Error::invalid(
@@ -124,6 +128,16 @@ impl Metadata {
     /// The JSON object.
     pub fn as_map(&self) -> &serde_json::Map<String, serde_json::Value> {
         &self.0
+    }
+}
+
+/// Whether `v` holds a key or string containing U+0000, at any depth.
+fn has_nul(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(a) => a.iter().any(has_nul),
+        serde_json::Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
     }
 }
 
@@ -233,6 +247,9 @@ mod tests {
         assert!(Metadata::parse(json!([1, 2])).is_err());
         assert!(Metadata::parse(json!("x")).is_err());
         assert!(Metadata::parse(json!({"x": "a".repeat(16 * 1024)})).is_err());
+        assert!(Metadata::parse(json!({"a": {"b": ["\u{0}"]}})).is_err());
+        assert!(Metadata::parse(json!({"a": {"\u{0}": null}})).is_err());
+        assert!(Metadata::parse(json!({"tab\t": "\u{1}"})).is_ok(), "other control characters are fine");
         let err = serde_json::from_value::<Metadata>(json!(3)).unwrap_err();
         assert!(err.to_string().contains("metadata"), "{err}");
     }

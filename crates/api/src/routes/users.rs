@@ -76,7 +76,7 @@ async fn upsert_user(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListUsersIn {
-    /// Case-insensitive substring of `account` or `display_name`.
+    /// Case-insensitive substring of `account` or `display_name` (at most 255 bytes, without U+0000).
     pub q: Option<String>,
     /// Exact platform.
     pub platform: Option<String>,

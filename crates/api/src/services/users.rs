@@ -54,7 +54,7 @@ pub async fn get(state: &AppState, org_id: OrgId, user_id: UserId) -> Result<Use
 /// Raw input of `GET /v1/users`, validated by [`list`].
 #[derive(Clone, Debug, Default)]
 pub struct ListInput {
-    /// Substring of account or display name; at most 255 bytes.
+    /// Substring of account or display name; at most 255 bytes, without U+0000.
     pub q: Option<String>,
     /// Exact platform.
     pub platform: Option<String>,
@@ -67,12 +67,16 @@ pub struct ListInput {
 /// One page of the org's users, newest first.
 ///
 /// # Errors
-/// [`Error::Invalid`] naming `q`, `platform`, `limit` or `cursor`; storage errors.
+/// [`Error::Invalid`] naming `q` (over 255 bytes, or holding U+0000), `platform`, `limit` or
+/// `cursor`; storage errors.
 pub async fn list(state: &AppState, org_id: OrgId, input: ListInput) -> Result<Page<User>> {
     let mut v = Validation::default();
     let q = input.q.filter(|q| !q.is_empty());
     if q.as_ref().is_some_and(|q| q.len() > tessera_core::user::MAX_NAME_BYTES) {
         v.check::<()>(Err(Error::invalid("q", "must be at most 255 bytes")));
+    } else if q.as_ref().is_some_and(|q| q.contains('\0')) {
+        // No account or display name holds one, and PostgreSQL cannot take it as a parameter.
+        v.check::<()>(Err(Error::invalid("q", "must not contain the character U+0000")));
     }
     let platform = v.check(input.platform.as_deref().map(Platform::parse).transpose());
     let page = v.check(PageRequest::parse(input.limit, input.cursor.as_deref()));

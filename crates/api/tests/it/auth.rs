@@ -71,9 +71,8 @@ async fn a_key_failing_its_checksum_is_refused_without_a_database_lookup() {
     let typo = String::from_utf8(typo).unwrap();
 
     // Break the key table under the running store: any lookup now fails with a storage error.
-    let url = format!("sqlite://{}", app.db_path.display());
-    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.unwrap();
-    sqlx::query("alter table api_key rename to api_key_gone").execute(&mut conn).await.unwrap();
+    let mut conn = app.connect_db().await;
+    conn.execute("alter table api_key rename to api_key_gone").await;
 
     app.get("/token?account=a", &key).await.assert_problem(503, "storage_unavailable");
     app.get("/token?account=a", &typo).await.assert_problem(401, "api_key_malformed");

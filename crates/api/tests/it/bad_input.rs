@@ -6,54 +6,101 @@
 //! The table also holds the answers this battery first found wrong (then fixed): a JSON array in
 //! place of the body object, `GET /token?account=%FF` (invalid UTF-8), a 70 KiB body to
 //! `revoke-tokens`, `GET /v1` and `GET /v1/`, the field name of claimr's `name`, and the field
-//! names of `revoke-tokens`' body errors.
+//! names of `revoke-tokens`' body errors; and, found by fuzz.rs on PostgreSQL, a U+0000 in a
+//! metadata key or string (a 503 there, since `jsonb` cannot hold it), and a U+0000 in `GET
+//! /v1/users?q=` (also a 503 there: a text parameter cannot hold it); both now a 422 on every
+//! backend.
 
 use axum::{
     body::Body,
     http::{header, HeaderValue, Method, Request},
 };
 use serde_json::{json, Value};
-use sqlx::Connection;
 use tessera_api::services;
 use tessera_core::OrgId;
 
-use crate::helpers::{Response, TestApp};
+use crate::helpers::{DbConn, Response, TestApp};
 
 /// Every table of the database, one line per row (`table: 'v1'|'v2'|…`), in a stable order.
-/// `api_key.last_used_at` is left out: authenticating a request may touch it, by design.
-pub(crate) struct DbDump(sqlx::SqliteConnection);
+/// `api_key.last_used_at` is left out: authenticating a request may touch it, by design; so are
+/// sqlx's migration tables.
+pub(crate) struct DbDump(DbConn);
 
 impl DbDump {
     pub(crate) async fn open(app: &TestApp) -> Self {
-        let url = format!("sqlite://{}", app.db_path.display());
-        Self(sqlx::SqliteConnection::connect(&url).await.unwrap())
+        Self(app.connect_db().await)
     }
 
     pub(crate) async fn rows(&mut self) -> Vec<String> {
-        let tables: Vec<(String,)> = sqlx::query_as(
-            "select name from sqlite_master where type = 'table' \
-             and name not like 'sqlite_%' and name not like '_sqlx%' order by name",
-        )
-        .fetch_all(&mut self.0)
-        .await
-        .unwrap();
-        let mut out = Vec::new();
-        for (table,) in tables {
-            let columns: Vec<(String,)> = sqlx::query_as(&format!("select name from pragma_table_info('{table}')"))
-                .fetch_all(&mut self.0)
-                .await
-                .unwrap();
-            let kept: Vec<String> = columns
-                .into_iter()
-                .filter(|(c,)| !(table == "api_key" && c == "last_used_at"))
-                .map(|(c,)| format!("quote(\"{c}\")"))
-                .collect();
-            let sql = format!("select {} from \"{table}\" order by 1", kept.join(" || '|' || "));
-            let rows: Vec<(String,)> = sqlx::query_as(&sql).fetch_all(&mut self.0).await.unwrap();
-            out.extend(rows.into_iter().map(|(r,)| format!("{table}: {r}")));
+        match &mut self.0 {
+            DbConn::Sqlite(conn) => sqlite_rows(conn).await,
+            DbConn::Postgres(conn) => postgres_rows(conn).await,
         }
-        out
     }
+}
+
+/// Whether `column` of `table` is part of the dump.
+fn dumped(table: &str, column: &str) -> bool {
+    !(table == "api_key" && column == "last_used_at")
+}
+
+async fn sqlite_rows(conn: &mut sqlx::SqliteConnection) -> Vec<String> {
+    let tables: Vec<(String,)> = sqlx::query_as(
+        "select name from sqlite_master where type = 'table' \
+         and name not like 'sqlite_%' and name not like '_sqlx%' order by name",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    for (table,) in tables {
+        let columns: Vec<(String,)> = sqlx::query_as(&format!("select name from pragma_table_info('{table}')"))
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+        let kept: Vec<String> =
+            columns.into_iter().filter(|(c,)| dumped(&table, c)).map(|(c,)| format!("quote(\"{c}\")")).collect();
+        let sql = format!("select {} from \"{table}\" order by 1", kept.join(" || '|' || "));
+        let rows: Vec<(String,)> = sqlx::query_as(&sql).fetch_all(&mut *conn).await.unwrap();
+        out.extend(rows.into_iter().map(|(r,)| format!("{table}: {r}")));
+    }
+    out
+}
+
+/// The PostgreSQL twin of [`sqlite_rows`]: each value as its text form (`bytea` as hex, `jsonb`
+/// normalized), quoted with `quote_nullable` so that NULL and the string 'NULL' differ, rows
+/// ordered by their bytes (collation "C").
+async fn postgres_rows(conn: &mut sqlx::PgConnection) -> Vec<String> {
+    let columns: Vec<(String, String)> = sqlx::query_as(
+        "select c.table_name::text, c.column_name::text from information_schema.columns c \
+         join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name \
+         where c.table_schema = current_schema() and t.table_type = 'BASE TABLE' \
+         and c.table_name not like '\\_sqlx%' \
+         order by c.table_name collate \"C\", c.ordinal_position",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    let mut tables: Vec<(String, Vec<String>)> = Vec::new();
+    for (table, column) in columns {
+        if tables.last().is_none_or(|(t, _)| *t != table) {
+            tables.push((table.clone(), Vec::new()));
+        }
+        if dumped(&table, &column) {
+            tables.last_mut().unwrap().1.push(format!("quote_nullable(\"{column}\"::text)"));
+        }
+    }
+    assert!(tables.iter().any(|(t, _)| t == "user_token"), "the dump sees the schema: {tables:?}");
+    let mut out = Vec::new();
+    for (table, kept) in tables {
+        let sql = format!(
+            "select r from (select concat_ws('|', {}) as r from \"{table}\") rows order by r collate \"C\"",
+            kept.join(", ")
+        );
+        let rows: Vec<(String,)> = sqlx::query_as(&sql).fetch_all(&mut *conn).await.unwrap();
+        out.extend(rows.into_iter().map(|(r,)| format!("{table}: {r}")));
+    }
+    out
 }
 
 /// What the API itself shows of an org: every user, every user's tokens, and its API keys
@@ -421,6 +468,20 @@ async fn bad_requests_get_a_clear_4xx_problem_and_change_nothing() {
         ("metadata an array", json!({"account": "n", "metadata": [1, 2]}), 422, "validation_failed", &["metadata"]),
         ("metadata a number", json!({"account": "n", "metadata": 42}), 422, "validation_failed", &["metadata"]),
         (
+            "NUL in a metadata string",
+            json!({"account": "n", "metadata": {"k": ["a\u{0}"]}}),
+            422,
+            "validation_failed",
+            &["metadata"],
+        ),
+        (
+            "an existing user with a NUL in a nested metadata key (no partial write)",
+            json!({"account": "bob", "display_name": "Robert", "metadata": {"a": {"\u{0}": null}}}),
+            422,
+            "validation_failed",
+            &["metadata"],
+        ),
+        (
             "metadata 16 KiB + 1",
             json!({"account": "n", "metadata": metadata_of(16 * 1024 + 1)}),
             422,
@@ -568,6 +629,8 @@ async fn bad_requests_get_a_clear_4xx_problem_and_change_nothing() {
         ),
         ("limit=0 and a bad cursor", "limit=0&cursor=%%%".into(), 422, "validation_failed", &["limit", "cursor"]),
         ("256-byte q", format!("q={}", long('q', 256)), 422, "validation_failed", &["q"]),
+        ("NUL in q", "q=a%00b".into(), 422, "validation_failed", &["q"]),
+        ("NUL as q, with a bad limit", "q=%00&limit=0".into(), 422, "validation_failed", &["q", "limit"]),
         ("empty platform", "platform=".into(), 422, "validation_failed", &["platform"]),
         ("control char in platform", "platform=w%01".into(), 422, "validation_failed", &["platform"]),
         ("unknown parameter", "sort=name".into(), 400, "invalid_query", &["sort"]),
@@ -634,6 +697,14 @@ async fn bad_requests_get_a_clear_4xx_problem_and_change_nothing() {
         ("metadata a string", json!({"metadata": "x"}), 422, "validation_failed", &["metadata"]),
         ("metadata an array", json!({"metadata": [1]}), 422, "validation_failed", &["metadata"]),
         ("metadata true", json!({"metadata": true}), 422, "validation_failed", &["metadata"]),
+        (
+            "NUL in a nested metadata key, with a good display_name (no partial write)",
+            json!({"display_name": "Renamed", "metadata": {"": {"\u{0}": null}}}),
+            422,
+            "validation_failed",
+            &["metadata"],
+        ),
+        ("NUL in a metadata string", json!({"metadata": {"k": "\u{0}"}}), 422, "validation_failed", &["metadata"]),
         (
             "metadata 16 KiB + 1",
             json!({"metadata": metadata_of(16 * 1024 + 1)}),

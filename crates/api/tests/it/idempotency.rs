@@ -8,7 +8,7 @@ use axum::{
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{Response, TestApp};
+use crate::helpers::{DbConn, Response, TestApp};
 
 async fn post_with_key(app: &TestApp, api_key: &str, uri: &str, idem: &str, body: &Value) -> Response {
     let request = Request::post(uri)
@@ -20,11 +20,37 @@ async fn post_with_key(app: &TestApp, api_key: &str, uri: &str, idem: &str, body
     app.send(request).await
 }
 
-fn db_contains(app: &TestApp, needle: &str) -> bool {
-    [app.db_path.clone(), app.db_path.with_extension("db-wal")]
-        .iter()
-        .filter_map(|p| std::fs::read(p).ok())
-        .any(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+/// Whether `needle` is stored anywhere in the app's database: in the SQLite file or its WAL; on
+/// PostgreSQL, in any column of any table (bytea columns searched as bytes, others as text).
+async fn db_contains(app: &TestApp, needle: &str) -> bool {
+    if let Some(path) = app.sqlite_path() {
+        return [path.clone(), path.with_extension("db-wal")]
+            .iter()
+            .filter_map(|p| std::fs::read(p).ok())
+            .any(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()));
+    }
+    let DbConn::Postgres(mut conn) = app.connect_db().await else { unreachable!("not SQLite") };
+    let columns: Vec<(String, String, String)> = sqlx::query_as(
+        "select table_name::text, column_name::text, data_type::text from information_schema.columns \
+         where table_schema = 'public' order by table_name, ordinal_position",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert!(columns.iter().any(|(t, c, _)| t == "idempotency_key" && c == "response_body"), "{columns:?}");
+    for (table, column, data_type) in columns {
+        let test = if data_type == "bytea" {
+            format!(r#"position(convert_to($1, 'UTF8') in "{column}") > 0"#)
+        } else {
+            format!(r#"position($1 in "{column}"::text) > 0"#)
+        };
+        let sql = format!(r#"select count(*) from "{table}" where {test}"#);
+        let (n,): (i64,) = sqlx::query_as(&sql).bind(needle).fetch_one(&mut conn).await.unwrap();
+        if n > 0 {
+            return true;
+        }
+    }
+    false
 }
 
 async fn token_count(app: &TestApp, key: &str, user_id: &str) -> usize {
@@ -50,7 +76,7 @@ async fn a_retry_gets_the_same_response_and_the_same_token() {
     assert_eq!(again.body, first.body, "same id, same token, same times");
     assert_eq!(token_count(&app, &key, &user_id).await, count, "no second token");
     assert_eq!(app.introspect(&key, again.body["user_token"].as_str().unwrap()).await["active"], true);
-    assert!(!db_contains(&app, first.body["user_token"].as_str().unwrap()), "the JWT is not stored");
+    assert!(!db_contains(&app, first.body["user_token"].as_str().unwrap()).await, "the JWT is not stored");
 
     // Argyle's POST /users replays too, with `created: true` as the first time.
     let user = json!({"account": "new-user", "display_name": "Grace"});

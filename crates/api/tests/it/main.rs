@@ -1,4 +1,6 @@
-//! API integration tests: the real router over a real SQLite file, driven with `oneshot`.
+//! API integration tests: the real router over a real database, driven with `oneshot`. SQLite by
+//! default; `TESSERA_TEST_API_DATABASE=postgres` (with `TESSERA_TEST_POSTGRES_URL`) runs every test
+//! on a fresh PostgreSQL database instead (see helpers.rs).
 
 mod auth;
 mod bad_input;
