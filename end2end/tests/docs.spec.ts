@@ -24,7 +24,9 @@ test.describe("REST API docs", () => {
     await expect(dialog).toContainText("api_key");
     await expect(dialog).toContainText("Bearer");
     await dialog.locator("input").first().fill("tsk_example");
-    await dialog.getByRole("button", { name: "Authorize", exact: true }).click();
-    await expect(dialog.getByRole("button", { name: "Logout" })).toBeVisible();
+    // Swagger UI labels these buttons for screen readers ("Apply credentials", …): match their text.
+    await dialog.locator("button.authorize", { hasText: "Authorize" }).click();
+    await expect(dialog.locator("button", { hasText: "Logout" })).toBeVisible();
+    await expect(dialog).toContainText("Authorized");
   });
 });

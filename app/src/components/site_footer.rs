@@ -15,7 +15,7 @@ pub fn SiteFooter() -> impl IntoView {
                     <span>"Self-hosted user tokens · Apache-2.0"</span>
                 </div>
                 <nav class="flex flex-wrap gap-x-6 gap-y-2" aria-label="Endpoints">
-                    <a class="hover:text-slate-900" href="/docs" rel="external">"REST API docs (Swagger UI)"</a>
+                    <a class="hover:text-slate-900" href="/docs" rel="external">"API reference"</a>
                     <a class="hover:text-slate-900" href="/openapi.json" rel="external">"OpenAPI"</a>
                     <a class="hover:text-slate-900" href="/healthz" rel="external">"Health check"</a>
                 </nav>

@@ -40,7 +40,7 @@ pub fn TokenPreview() -> impl IntoView {
                     <p class="mb-1 text-[11px] font-sans font-semibold uppercase tracking-wider text-slate-500">"Header"</p>
                     <div class="text-slate-400">"{"</div>
                     <Claim key="alg" value="EdDSA" string=true/>
-                    <Claim key="kid" value="acme-2026-01" string=true last=true/>
+                    <Claim key="kid" value="0193a5c4-1f2e-7a3b-9c4d-5e6f7a8b9c0d" string=true last=true/>
                     <div class="text-slate-400">"}"</div>
                 </div>
                 <div>
