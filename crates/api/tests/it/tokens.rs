@@ -155,3 +155,73 @@ async fn introspection_rejects_garbage_and_tampering() {
         assert_eq!(app.introspect(&key, bad).await, json!({"active": false}), "{bad}");
     }
 }
+
+#[tokio::test]
+async fn introspection_refuses_an_expired_token() {
+    use tessera_core::{NewUserToken, UserTokenClaims, UserTokenId};
+    let app = TestApp::new().await;
+    let org = app.with_org("acme").await;
+    let key = app.with_api_key(&org).await;
+    let (_, user_id) = app.claimr_token(&key, "u1").await;
+    let user = tessera_api::services::users::get(&app.state, org.id, user_id.parse().unwrap()).await.unwrap();
+
+    // A token that lived from two hours ago until one hour ago, signed with the org's real key:
+    // minted through the key ring and the store because the API never issues one already expired.
+    let keys = app.state.keys.org_keys(app.state.store.as_ref(), org.id).await.unwrap();
+    let issued_at = tessera_api::services::now() - time::Duration::hours(2);
+    let row = app
+        .state
+        .store
+        .insert_user_token(
+            org.id,
+            &NewUserToken {
+                id: UserTokenId(uuid::Uuid::now_v7()),
+                user_id: user.id,
+                signing_key_id: keys.active_key().unwrap(),
+                issued_at,
+                expires_at: Some(issued_at + time::Duration::hours(1)),
+                is_default: false,
+                issued_by: None,
+            },
+        )
+        .await
+        .unwrap();
+    let claims = UserTokenClaims {
+        jti: row.id.to_string(),
+        sub: user.id.to_string(),
+        iss: app.state.config.issuer(&org.slug),
+        aud: org.slug.to_string(),
+        iat: row.iat(),
+        exp: row.exp(),
+        account: user.account.to_string(),
+        platform: user.platform.to_string(),
+    };
+    let expired = keys.sign(row.signing_key_id, &claims).unwrap();
+    assert_eq!(app.introspect(&key, &expired).await, json!({"active": false}));
+
+    // The same claims with a future `exp` and a live row are active: the refusal above is the expiry.
+    let live_row = app
+        .state
+        .store
+        .insert_user_token(
+            org.id,
+            &NewUserToken {
+                id: UserTokenId(uuid::Uuid::now_v7()),
+                user_id: user.id,
+                signing_key_id: keys.active_key().unwrap(),
+                issued_at,
+                expires_at: Some(issued_at + time::Duration::hours(3)),
+                is_default: false,
+                issued_by: None,
+            },
+        )
+        .await
+        .unwrap();
+    let live = keys
+        .sign(live_row.signing_key_id, &UserTokenClaims { jti: live_row.id.to_string(), exp: live_row.exp(), ..claims })
+        .unwrap();
+    assert_eq!(app.introspect(&key, &live).await["active"], true);
+    let listed = app.get(&format!("/v1/users/{user_id}/tokens?status=expired"), &key).await;
+    let ids: Vec<_> = listed.body["data"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec![row.id.to_string()]);
+}
