@@ -165,63 +165,42 @@ async fn introspection_refuses_an_expired_token() {
     let (_, user_id) = app.claimr_token(&key, "u1").await;
     let user = tessera_api::services::users::get(&app.state, org.id, user_id.parse().unwrap()).await.unwrap();
 
-    // A token that lived from two hours ago until one hour ago, signed with the org's real key:
-    // minted through the key ring and the store because the API never issues one already expired.
+    // Tokens issued two hours ago, signed with the org's real key: minted through the key ring
+    // and the store because the API never issues one that is already expired.
     let keys = app.state.keys.org_keys(app.state.store.as_ref(), org.id).await.unwrap();
     let issued_at = tessera_api::services::now() - time::Duration::hours(2);
-    let row = app
-        .state
-        .store
-        .insert_user_token(
-            org.id,
-            &NewUserToken {
+    let mint = |lifetime_hours: i64| {
+        let (app, org, keys, user) = (&app, &org, keys.clone(), user.clone());
+        async move {
+            let new = NewUserToken {
                 id: UserTokenId(uuid::Uuid::now_v7()),
                 user_id: user.id,
                 signing_key_id: keys.active_key().unwrap(),
                 issued_at,
-                expires_at: Some(issued_at + time::Duration::hours(1)),
+                expires_at: Some(issued_at + time::Duration::hours(lifetime_hours)),
                 is_default: false,
                 issued_by: None,
-            },
-        )
-        .await
-        .unwrap();
-    let claims = UserTokenClaims {
-        jti: row.id.to_string(),
-        sub: user.id.to_string(),
-        iss: app.state.config.issuer(&org.slug),
-        aud: org.slug.to_string(),
-        iat: row.iat(),
-        exp: row.exp(),
-        account: user.account.to_string(),
-        platform: user.platform.to_string(),
+            };
+            let row = app.state.store.insert_user_token(org.id, &new).await.unwrap();
+            let claims = UserTokenClaims {
+                jti: row.id.to_string(),
+                sub: user.id.to_string(),
+                iss: app.state.config.issuer(&org.slug),
+                aud: org.slug.to_string(),
+                iat: row.iat(),
+                exp: row.exp(),
+                account: user.account.to_string(),
+                platform: user.platform.to_string(),
+            };
+            (row.id, keys.sign(row.signing_key_id, &claims).unwrap())
+        }
     };
-    let expired = keys.sign(row.signing_key_id, &claims).unwrap();
+    let (expired_id, expired) = mint(1).await;
     assert_eq!(app.introspect(&key, &expired).await, json!({"active": false}));
-
-    // The same claims with a future `exp` and a live row are active: the refusal above is the expiry.
-    let live_row = app
-        .state
-        .store
-        .insert_user_token(
-            org.id,
-            &NewUserToken {
-                id: UserTokenId(uuid::Uuid::now_v7()),
-                user_id: user.id,
-                signing_key_id: keys.active_key().unwrap(),
-                issued_at,
-                expires_at: Some(issued_at + time::Duration::hours(3)),
-                is_default: false,
-                issued_by: None,
-            },
-        )
-        .await
-        .unwrap();
-    let live = keys
-        .sign(live_row.signing_key_id, &UserTokenClaims { jti: live_row.id.to_string(), exp: live_row.exp(), ..claims })
-        .unwrap();
+    // The same kind of token with a future `exp` is active: the refusal above is the expiry.
+    let (_, live) = mint(3).await;
     assert_eq!(app.introspect(&key, &live).await["active"], true);
     let listed = app.get(&format!("/v1/users/{user_id}/tokens?status=expired"), &key).await;
     let ids: Vec<_> = listed.body["data"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, vec![row.id.to_string()]);
+    assert_eq!(ids, vec![expired_id.to_string()]);
 }
