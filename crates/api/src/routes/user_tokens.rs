@@ -58,14 +58,7 @@ async fn issue(
     State(state): State<AppState>,
     AppJson(body): AppJson<IssueTokenIn>,
 ) -> Result<(StatusCode, Json<IssuedTokenOut>), ApiError> {
-    let lifetime = match (body.ttl_seconds, body.permanent) {
-        (Some(_), Some(true)) => {
-            return Err(tessera_core::Error::invalid("permanent", "cannot be combined with ttl_seconds").into())
-        }
-        (Some(s), _) => tokens::Lifetime::Seconds(s),
-        (None, Some(true)) => tokens::Lifetime::Permanent,
-        (None, _) => tokens::Lifetime::OrgDefault,
-    };
+    let lifetime = tokens::Lifetime::from_request(body.ttl_seconds, body.permanent)?;
     let user = users::get(&state, key.org.id, body.user).await?;
     let issued = tokens::issue(&state, &key.org, &user, lifetime, Some(IssuedBy::ApiKey(key.key_id))).await?;
     let out = IssuedTokenOut {

@@ -26,6 +26,22 @@ pub enum Lifetime {
     Permanent,
 }
 
+impl Lifetime {
+    /// The lifetime a caller asked for: `ttl_seconds`, or `permanent: true`, or neither for the
+    /// org default. The bounds of `ttl_seconds` are checked by [`issue`].
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] on field `permanent` when both are given.
+    pub fn from_request(ttl_seconds: Option<i64>, permanent: Option<bool>) -> Result<Self> {
+        match (ttl_seconds, permanent) {
+            (Some(_), Some(true)) => Err(Error::invalid("permanent", "cannot be combined with ttl_seconds")),
+            (Some(s), _) => Ok(Lifetime::Seconds(s)),
+            (None, Some(true)) => Ok(Lifetime::Permanent),
+            (None, _) => Ok(Lifetime::OrgDefault),
+        }
+    }
+}
+
 /// A token just issued (or handed out again): its row and the JWT string.
 #[derive(Clone, Debug)]
 pub struct IssuedToken {
