@@ -95,6 +95,12 @@ pub trait Store: Send + Sync + 'static {
     /// otherwise). `Conflict { code: "default_token_exists" }` if `is_default` is set and the
     /// user already has an unrevoked default token.
     async fn insert_user_token(&self, org_id: OrgId, token: &NewUserToken) -> Result<UserToken>;
+    /// Inserts many token rows, of one org or several, with ONE durable commit (group commit).
+    /// Returns one result per row, in order, each as [`Store::insert_user_token`] would give it
+    /// (`NotFound { entity: "user" }`, `Conflict { code: "default_token_exists" }`, also between
+    /// two default tokens of the same user within the batch, the first winning). `Ok` means every
+    /// `Ok` row is committed; `Err` (a failed commit) means no row of the batch is.
+    async fn insert_user_tokens(&self, batch: &[(OrgId, NewUserToken)]) -> Result<Vec<Result<UserToken>>>;
     /// The user's unrevoked default (permanent) token, if any.
     async fn default_user_token(&self, org_id: OrgId, user_id: UserId) -> Result<Option<UserToken>>;
     /// The org's token with this id (= `jti`).

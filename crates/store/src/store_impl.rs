@@ -177,6 +177,25 @@ macro_rules! impl_store {
                 }
 
                 async fn upsert_user(&self, org_id: OrgId, new: &UserUpsert) -> Result<(User, bool)> {
+                    // Fast path, a plain read: the user exists and the call changes nothing (no
+                    // metadata, no or the same display name), as in claimr's `GET /token` for a
+                    // known user. A write transaction would serialize these on SQLite.
+                    if new.metadata.is_none() {
+                        let existing = sqlx::query_as::<_, UserRow>(user::USER_BY_IDENTITY)
+                            .bind(org_id.0)
+                            .bind(new.platform.as_str())
+                            .bind(new.account.as_str())
+                            .fetch_optional(&self.pool)
+                            .await
+                            .map_err(storage)?
+                            .map(UserRow::into_user)
+                            .transpose()?;
+                        if let Some(user) = existing {
+                            if new.display_name.is_none() || new.display_name == user.display_name {
+                                return Ok((user, false));
+                            }
+                        }
+                    }
                     let now = micros(new.now);
                     let mut tx = self.begin_write().await.map_err(storage)?;
                     let inserted = sqlx::query_as::<_, UserRow>(user::INSERT_USER_IF_NEW)
@@ -258,6 +277,62 @@ macro_rules! impl_store {
                             }
                         })?;
                     row.ok_or(Error::not_found("user"))?.into_user_token()
+                }
+
+                async fn insert_user_tokens(&self, batch: &[(OrgId, NewUserToken)]) -> Result<Vec<Result<UserToken>>> {
+                    let mut tx = self.begin_write().await.map_err(storage)?;
+                    let mut results = Vec::with_capacity(batch.len());
+                    for (org_id, new) in batch {
+                        let (by_key, by_member) = user_token::issuer_columns(new.issued_by);
+                        let inserted = sqlx::query_as::<_, UserTokenRow>(user_token::INSERT_USER_TOKEN_OR_NOTHING)
+                            .bind(new.id.0)
+                            .bind(org_id.0)
+                            .bind(new.user_id.0)
+                            .bind(new.signing_key_id.0)
+                            .bind(micros(new.issued_at))
+                            .bind(micros_opt(new.expires_at))
+                            .bind(new.is_default)
+                            .bind(by_key)
+                            .bind(by_member)
+                            .fetch_optional(&mut *tx)
+                            .await;
+                        match inserted {
+                            Ok(Some(row)) => results.push(row.into_user_token()),
+                            Ok(None) => {
+                                // Nothing inserted: no such user in the org, or (for a default
+                                // token) the user already has a live one.
+                                let user_exists = new.is_default
+                                    && sqlx::query(user::USER_EXISTS)
+                                        .bind(org_id.0)
+                                        .bind(new.user_id.0)
+                                        .fetch_optional(&mut *tx)
+                                        .await
+                                        .map_err(storage)?
+                                        .is_some();
+                                results.push(Err(if user_exists {
+                                    Error::Conflict {
+                                        code: "default_token_exists",
+                                        message: "the user already has a default token".into(),
+                                    }
+                                } else {
+                                    Error::not_found("user")
+                                }));
+                            }
+                            Err(_) => {
+                                // A failing statement (a user deleted under the batch breaks a
+                                // foreign key) aborts a PostgreSQL transaction: give the batch up
+                                // and insert its rows one by one, each with its own result.
+                                tx.rollback().await.map_err(storage)?;
+                                let mut results = Vec::with_capacity(batch.len());
+                                for (org_id, new) in batch {
+                                    results.push(self.insert_user_token(*org_id, new).await);
+                                }
+                                return Ok(results);
+                            }
+                        }
+                    }
+                    tx.commit().await.map_err(storage)?;
+                    Ok(results)
                 }
 
                 async fn default_user_token(&self, org_id: OrgId, user_id: UserId) -> Result<Option<UserToken>> {

@@ -38,6 +38,10 @@ pub(crate) const UPDATE_USER_BY_IDENTITY: &str = concat!(
     user_columns!()
 );
 
+/// `$1` org_id, `$2` platform, `$3` account.
+pub(crate) const USER_BY_IDENTITY: &str =
+    concat!("select ", user_columns!(), " from end_user where org_id = $1 and platform = $2 and account = $3");
+
 /// `$1` org_id, `$2` id.
 pub(crate) const USER_BY_ID: &str = concat!("select ", user_columns!(), " from end_user where org_id = $1 and id = $2");
 

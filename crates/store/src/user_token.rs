@@ -26,6 +26,17 @@ pub(crate) const INSERT_USER_TOKEN: &str = concat!(
     user_token_columns!()
 );
 
+/// [`INSERT_USER_TOKEN`] that inserts nothing, without an error, where a unique index clashes
+/// (a second live default token), so one row's clash does not abort a batch's transaction.
+/// No row back means: the user is not in the org, or it already has a live default token.
+pub(crate) const INSERT_USER_TOKEN_OR_NOTHING: &str = concat!(
+    "insert into user_token (id, org_id, user_id, signing_key_id, issued_at, expires_at, is_default, ",
+    "issued_by_api_key_id, issued_by_member_id) ",
+    "select $1, $2, $3, $4, $5, $6, $7, $8, $9 from end_user where org_id = $2 and id = $3 ",
+    "on conflict do nothing returning ",
+    user_token_columns!()
+);
+
 /// `$1` org_id, `$2` user_id.
 pub(crate) const DEFAULT_USER_TOKEN: &str = concat!(
     "select ",

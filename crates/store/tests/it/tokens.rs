@@ -15,6 +15,7 @@ contract!(
     revoke_user_token_keeps_the_first_time_and_is_scoped,
     revoke_user_tokens_cuts_off_strictly_before_and_is_scoped,
     concurrent_token_writes_neither_fail_nor_lose_rows,
+    insert_user_tokens_commits_a_batch_with_one_result_per_row,
 );
 
 async fn tokens_round_trip_with_issuer_and_microsecond_times(db: &TestDb) {
@@ -189,4 +190,49 @@ async fn concurrent_token_writes_neither_fail_nor_lose_rows(db: &TestDb) {
         cursor = next.next_cursor;
     }
     assert_eq!(count, 80);
+}
+
+async fn insert_user_tokens_commits_a_batch_with_one_result_per_row(db: &TestDb) {
+    let s = db.store();
+    let (a, ka) = org(s, "acme").await;
+    let (b, kb) = org(s, "beta").await;
+    let (ua, ua2) = (user(s, a.id, "u1").await, user(s, a.id, "u2").await);
+    let ub = user(s, b.id, "u1").await;
+    // ua2 already has a live default token.
+    s.insert_user_token(a.id, &new_default_token(ua2.id, ka.id, t(0))).await.unwrap();
+
+    let batch = vec![
+        (a.id, new_token(ua.id, ka.id, t(1), Some(t(3600)))),
+        (b.id, new_token(ub.id, kb.id, t(1), None)),
+        (a.id, new_token(ub.id, ka.id, t(1), None)), // org B's user under org A
+        (a.id, new_default_token(ua.id, ka.id, t(2))),
+        (a.id, new_default_token(ua.id, ka.id, t(3))), // a second default in the same batch
+        (a.id, new_default_token(ua2.id, ka.id, t(4))), // the user already has one
+        (a.id, new_token(UserId(id()), ka.id, t(5), None)), // no such user
+        (b.id, new_default_token(ub.id, kb.id, t(6))),
+    ];
+    let results = s.insert_user_tokens(&batch).await.unwrap();
+    assert_eq!(results.len(), batch.len());
+    let inserted = [0, 1, 3, 7];
+    for (i, ((org_id, new), result)) in batch.iter().zip(&results).enumerate() {
+        if inserted.contains(&i) {
+            let token = result.as_ref().unwrap_or_else(|e| panic!("row {i}: {e:?}"));
+            assert_eq!((token.id, token.org_id, token.user_id), (new.id, *org_id, new.user_id), "row {i}");
+            assert_eq!(
+                (token.issued_at, token.expires_at, token.is_default),
+                (new.issued_at, new.expires_at, new.is_default)
+            );
+            assert_eq!(s.user_token(*org_id, new.id).await.unwrap().as_ref(), Some(token), "row {i} is stored");
+        } else {
+            assert_eq!(s.user_token(*org_id, new.id).await.unwrap(), None, "row {i} is not stored");
+        }
+    }
+    assert!(matches!(results[2], Err(Error::NotFound { entity: "user" })), "{:?}", results[2]);
+    assert!(matches!(results[4], Err(Error::Conflict { code: "default_token_exists", .. })), "{:?}", results[4]);
+    assert!(matches!(results[5], Err(Error::Conflict { code: "default_token_exists", .. })), "{:?}", results[5]);
+    assert!(matches!(results[6], Err(Error::NotFound { entity: "user" })), "{:?}", results[6]);
+    // The first default of the batch is the user's default now.
+    assert_eq!(s.default_user_token(a.id, ua.id).await.unwrap().map(|t| t.id), Some(batch[3].1.id));
+
+    assert!(s.insert_user_tokens(&[]).await.unwrap().is_empty(), "an empty batch is fine");
 }
