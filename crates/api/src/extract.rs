@@ -45,7 +45,7 @@ impl FromRequestParts<AppState> for OrgApiKey {
                 code: "api_key_malformed",
                 detail: "the Authorization header must be `Bearer <API key>`",
             })?;
-        let key = api_keys::authenticate(state, presented).await?.map_err(|e| {
+        let found = api_keys::authenticate(state, presented).await?.map_err(|e| {
             let (code, detail) = match e {
                 AuthError::Malformed(_) => {
                     ("api_key_malformed", "the API key is malformed (bad prefix, length or checksum)")
@@ -56,13 +56,8 @@ impl FromRequestParts<AppState> for OrgApiKey {
             };
             ApiError::Unauthorized { code, detail }
         })?;
-        let org = state
-            .store
-            .org_by_id(key.org_id)
-            .await?
-            .ok_or(ApiError::Unauthorized { code: "api_key_invalid", detail: "the API key is not valid" })?;
-        tracing::Span::current().record("org_id", tracing::field::display(org.id));
-        Ok(Self { org, key_id: key.id })
+        tracing::Span::current().record("org_id", tracing::field::display(found.org.id));
+        Ok(Self { org: found.org, key_id: found.key.id })
     }
 }
 

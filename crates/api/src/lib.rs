@@ -5,6 +5,7 @@
 pub mod crypto;
 pub mod error;
 pub mod extract;
+pub mod group_commit;
 pub mod idempotency;
 pub mod openapi;
 pub mod routes;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tessera_core::{OrgSlug, Store};
 
-use crate::crypto::KeyRing;
+use crate::{crypto::KeyRing, group_commit::TokenWriter, services::api_keys::ApiKeyCache};
 
 /// Settings the API needs from the server's configuration.
 #[derive(Clone, Debug)]
@@ -35,11 +35,19 @@ pub struct AppState {
     pub keys: Arc<KeyRing>,
     /// Settings.
     pub config: Arc<ApiConfig>,
+    /// Recently authenticated API keys.
+    pub api_key_cache: Arc<ApiKeyCache>,
+    /// Inserts new token rows with group commit.
+    pub token_writer: Arc<TokenWriter>,
 }
 
 impl AppState {
-    /// Bundles the parts.
+    /// Bundles the parts and starts the token writer task.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime.
     pub fn new(store: Arc<dyn Store>, keys: KeyRing, config: ApiConfig) -> Self {
-        Self { store, keys: Arc::new(keys), config: Arc::new(config) }
+        let token_writer = Arc::new(TokenWriter::spawn(store.clone()));
+        Self { store, keys: Arc::new(keys), config: Arc::new(config), api_key_cache: Arc::default(), token_writer }
     }
 }

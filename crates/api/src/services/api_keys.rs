@@ -1,8 +1,15 @@
 //! API keys: creation (the secret is returned once), listing, revocation and authentication.
 
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
 use tessera_core::{
     api_key::{validate_key_name, API_KEY_DISPLAY_LEN},
-    ApiKey, ApiKeyFormatError, ApiKeyId, ApiKeySecret, Error, MemberId, NewApiKey, OrgId, Result, Timestamp,
+    ApiKey, ApiKeyFormatError, ApiKeyHash, ApiKeyId, ApiKeySecret, Error, MemberId, NewApiKey, Org, OrgId, Result,
+    Timestamp,
 };
 use uuid::Uuid;
 
@@ -76,7 +83,9 @@ pub async fn revoke(state: &AppState, org_id: OrgId, prefix: &str) -> Result<Api
     if prefix.len() != API_KEY_DISPLAY_LEN || !prefix.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(Error::invalid("prefix", "must be the 8 characters shown after `tsk_`"));
     }
-    state.store.revoke_api_key(org_id, prefix, now()).await
+    let key = state.store.revoke_api_key(org_id, prefix, now()).await?;
+    state.api_key_cache.clear();
+    Ok(key)
 }
 
 /// Why a presented API key was refused. The messages never contain the key.
@@ -96,36 +105,155 @@ pub enum AuthError {
     Expired,
 }
 
-/// Finds the usable key matching `presented`. The checksum is checked before any lookup; the
-/// lookup is by SHA-256, so the plaintext is never compared or stored. `last_used_at` is written
-/// in the background, at most once a minute per key.
+/// How long this process trusts an API key (and its org) read from the database without reading
+/// it again: 1 second. A key revoked through this process (the dashboard, the REST API) is
+/// refused by the very next request regardless, because revoking clears the cache; a key revoked
+/// by another process (the CLI, another instance on the same database) within this time.
+pub const KEY_CACHE_TTL: Duration = Duration::from_secs(1);
+
+/// Most API keys held by the cache: 10,000 (unknown keys included); beyond that the least
+/// useful entries are evicted.
+pub const KEY_CACHE_CAPACITY: u64 = 10_000;
+
+/// An API key that authenticated a request, with its org.
+#[derive(Clone, Debug)]
+pub struct Authenticated {
+    /// The key's record (as read at most [`KEY_CACHE_TTL`] ago).
+    pub key: ApiKey,
+    /// The key's org.
+    pub org: Org,
+}
+
+/// The per-process cache of API-key lookups, keyed by the key's SHA-256 (the plaintext is never
+/// kept), and the record of when each key's `last_used_at` was last written.
+///
+/// Concurrent requests that miss on the same key share one database read.
+pub struct ApiKeyCache {
+    /// `None` caches "no such key" (so a flood of one unknown key costs one read per second).
+    entries: moka::future::Cache<ApiKeyHash, Option<Arc<Authenticated>>>,
+    /// Unix seconds of the last `last_used_at` written (or seen in the database) per key.
+    touched: Mutex<HashMap<ApiKeyId, i64>>,
+}
+
+impl Default for ApiKeyCache {
+    fn default() -> Self {
+        Self {
+            entries: moka::future::Cache::builder()
+                .max_capacity(KEY_CACHE_CAPACITY)
+                .time_to_live(KEY_CACHE_TTL)
+                .build(),
+            touched: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl ApiKeyCache {
+    /// Forgets every cached key, so the next request of each reads the database. Called after
+    /// any revocation.
+    pub fn clear(&self) {
+        self.entries.invalidate_all();
+    }
+
+    /// Whether `last_used_at` of `key` should be written now (Unix seconds `now`): true at most
+    /// once per [`LAST_USED_RESOLUTION_SECONDS`] per key in this process, and never while the
+    /// stored value is that fresh. The caller that gets `true` does the write.
+    fn should_touch(&self, key: &ApiKey, now: i64) -> bool {
+        let stored = key.last_used_at.map_or(i64::MIN, |t| t.unix_timestamp());
+        let mut touched = self.touched.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let last = touched.entry(key.id).or_insert(stored);
+        *last = (*last).max(stored);
+        if now.saturating_sub(*last) >= LAST_USED_RESOLUTION_SECONDS {
+            *last = now;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Finds the usable key matching `presented`, and its org. The checksum is checked before any
+/// lookup; the lookup is by SHA-256, so the plaintext is never compared or stored. Lookups are
+/// cached for [`KEY_CACHE_TTL`] (see there for when a revocation is seen). `last_used_at` is
+/// written in the background, at most once a minute per key.
 ///
 /// # Errors
 /// `Ok(Err(AuthError))` when the key is refused; `Err` for storage failures.
-pub async fn authenticate(state: &AppState, presented: &str) -> Result<std::result::Result<ApiKey, AuthError>> {
+pub async fn authenticate(state: &AppState, presented: &str) -> Result<std::result::Result<Authenticated, AuthError>> {
     let secret = match ApiKeySecret::parse(presented) {
         Ok(s) => s,
         Err(e) => return Ok(Err(AuthError::Malformed(e))),
     };
-    let Some(key) = state.store.api_key_by_hash(&secret.hash()).await? else {
+    let store = &state.store;
+    let found = state
+        .api_key_cache
+        .entries
+        .try_get_with(secret.hash(), async {
+            let Some(key) = store.api_key_by_hash(&secret.hash()).await? else {
+                return Ok(None);
+            };
+            // A key whose org is gone is as good as unknown.
+            Ok::<_, Error>(store.org_by_id(key.org_id).await?.map(|org| Arc::new(Authenticated { key, org })))
+        })
+        .await
+        // Requests that shared the failed read each get the error (storage errors are 503s).
+        .map_err(|e: Arc<Error>| Arc::try_unwrap(e).unwrap_or_else(|e| Error::Storage(e.to_string().into())))?;
+    let Some(found) = found else {
         return Ok(Err(AuthError::Unknown));
     };
     let now = now();
-    if key.revoked_at.is_some() {
+    if found.key.revoked_at.is_some() {
         return Ok(Err(AuthError::Revoked));
     }
-    if !key.is_usable(now) {
+    if !found.key.is_usable(now) {
         return Ok(Err(AuthError::Expired));
     }
-    let stale = key.last_used_at.is_none_or(|t| (now - t).whole_seconds() >= LAST_USED_RESOLUTION_SECONDS);
-    if stale {
+    if state.api_key_cache.should_touch(&found.key, now.unix_timestamp()) {
         let store = state.store.clone();
-        let (org_id, key_id) = (key.org_id, key.id);
+        let (org_id, key_id) = (found.key.org_id, found.key.id);
         tokio::spawn(async move {
             if let Err(e) = store.touch_api_key(org_id, key_id, now).await {
                 tracing::warn!(%key_id, error = %e, "could not record API key use");
             }
         });
     }
-    Ok(Ok(key))
+    Ok(Ok(Authenticated::clone(&found)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(last_used_at: Option<i64>) -> ApiKey {
+        let at = |s: i64| Timestamp::from_unix_timestamp(s).unwrap();
+        ApiKey {
+            id: ApiKeyId(Uuid::now_v7()),
+            org_id: OrgId(Uuid::now_v7()),
+            name: "backend".into(),
+            prefix: "AbCd1234".into(),
+            created_by: None,
+            created_at: at(0),
+            last_used_at: last_used_at.map(at),
+            expires_at: None,
+            revoked_at: None,
+        }
+    }
+
+    #[test]
+    fn last_used_at_is_written_at_most_once_a_minute_per_key() {
+        let cache = ApiKeyCache::default();
+        let never_used = key(None);
+        assert!(cache.should_touch(&never_used, 1_000), "first use is recorded");
+        assert!(!cache.should_touch(&never_used, 1_000), "a concurrent request does not write again");
+        assert!(!cache.should_touch(&never_used, 1_059));
+        assert!(cache.should_touch(&never_used, 1_060), "a minute later it is written again");
+
+        let fresh = key(Some(2_000));
+        assert!(!cache.should_touch(&fresh, 2_030), "the stored value is less than a minute old");
+        assert!(cache.should_touch(&fresh, 2_060));
+        // A stale copy of the record (read before that write landed) does not write again.
+        let stale = ApiKey { last_used_at: None, ..fresh.clone() };
+        assert!(!cache.should_touch(&stale, 2_061));
+        let other = key(Some(2_000));
+        assert!(!cache.should_touch(&other, 2_001), "keys are throttled separately, by their own value");
+    }
 }

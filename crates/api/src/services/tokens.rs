@@ -90,7 +90,8 @@ async fn insert(
         is_default,
         issued_by,
     };
-    state.store.insert_user_token(org.id, &new).await
+    // Committed together with the rows of concurrent requests (see `group_commit`).
+    state.token_writer.insert(org.id, new).await
 }
 
 /// Issues a new token for `user` of `org` with `lifetime`; its row is committed before this returns.
