@@ -1,6 +1,8 @@
 //! The `tessera` CLI contract, run as a real process against a real SQLite file: what goes to
 //! stdout and stderr, exit codes, and that the API key exists only on the creator's stdout.
 
+mod durability;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
