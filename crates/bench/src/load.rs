@@ -432,8 +432,8 @@ mod tests {
     }
 
     async fn serve(app: axum::Router) -> Target {
-        let addr = crate::server::free_port(&[]).unwrap();
-        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        let listener = crate::server::bind_free_port().await.unwrap();
+        let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
         Target::new(addr, None).unwrap()
     }
@@ -480,7 +480,7 @@ mod tests {
         let result = measure(&target, short(), Check::Success, |_| RequestSpec::get("/")).await.unwrap();
         assert!(result.ok > 0, "requests succeed on reopened connections");
         assert!(result.errors.transport > 0, "a closed keep-alive connection is not silently ignored");
-        let dead = Target::new(crate::server::free_port(&[]).unwrap(), None).unwrap();
+        let dead = Target::new(crate::server::unused_port().unwrap(), None).unwrap();
         assert!(measure(&dead, short(), Check::Success, |_| RequestSpec::get("/")).await.is_err(), "nothing listens");
     }
 

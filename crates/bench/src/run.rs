@@ -365,10 +365,17 @@ fn git_commit() -> Option<String> {
     Some(if dirty { format!("{commit}+dirty") } else { commit })
 }
 
-/// Writes `text` to `<out>/<stamp>.md` and `<out>/latest.md`.
+/// Writes `text` to `<out>/<stamp>.md` (`<stamp>-2.md`, … when a run of the same minute wrote
+/// one already) and to `<out>/latest.md`.
 fn write_report(out: &Path, stamp: &str, text: &str) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let dated = out.join(format!("{stamp}.md"));
+    let mut dated = out.join(format!("{stamp}.md"));
+    for n in 2.. {
+        if !dated.exists() {
+            break;
+        }
+        dated = out.join(format!("{stamp}-{n}.md"));
+    }
     std::fs::write(&dated, text).with_context(|| format!("writing {}", dated.display()))?;
     let latest = out.join("latest.md");
     std::fs::write(&latest, text).with_context(|| format!("writing {}", latest.display()))?;
@@ -423,5 +430,10 @@ mod tests {
         write_report(&out, "2026-11-21-1605", "# report\n").unwrap();
         assert_eq!(std::fs::read_to_string(out.join("2026-11-21-1605.md")).unwrap(), "# report\n");
         assert_eq!(std::fs::read_to_string(out.join("latest.md")).unwrap(), "# report\n");
+        // A second run in the same minute keeps the first one's file.
+        write_report(&out, "2026-11-21-1605", "# second\n").unwrap();
+        assert_eq!(std::fs::read_to_string(out.join("2026-11-21-1605.md")).unwrap(), "# report\n");
+        assert_eq!(std::fs::read_to_string(out.join("2026-11-21-1605-2.md")).unwrap(), "# second\n");
+        assert_eq!(std::fs::read_to_string(out.join("latest.md")).unwrap(), "# second\n");
     }
 }

@@ -249,8 +249,8 @@ mod tests {
                 }),
             )
             .with_state(issued.clone());
-        let addr = crate::server::free_port(&[]).unwrap();
-        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        let listener = crate::server::bind_free_port().await.unwrap();
+        let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
         (Target::new(addr, Some("tsk_test")).unwrap(), issued)
     }
@@ -291,8 +291,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_server_that_is_not_there_fails_after_retries() {
-        let addr = crate::server::free_port(&[]).unwrap();
-        let target = Target::new(addr, None).unwrap();
+        let target = Target::new(crate::server::unused_port().unwrap(), None).unwrap();
         let err = seed(&target, 1, 1, 1, 1).await.unwrap_err();
         assert!(format!("{err:#}").contains("failed 3 times"), "{err:#}");
     }

@@ -31,6 +31,31 @@ pub fn free_port(taken: &[u16]) -> anyhow::Result<SocketAddr> {
     bail!("no free port in 127.0.0.1:{}–{}", PORTS.start, PORTS.end - 1)
 }
 
+/// Binds a listener on the lowest free port of [`PORTS`] (no window for another process to take
+/// the port between choosing and binding).
+///
+/// # Errors
+/// Every port of the range is in use.
+pub async fn bind_free_port() -> anyhow::Result<tokio::net::TcpListener> {
+    for port in PORTS {
+        if let Ok(listener) = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await {
+            return Ok(listener);
+        }
+    }
+    bail!("no free port in 127.0.0.1:{}–{}", PORTS.start, PORTS.end - 1)
+}
+
+/// A port of [`PORTS`] that nothing listens on, searched from the top so that it stays clear of
+/// [`bind_free_port`] (for tests of refused connections).
+pub fn unused_port() -> anyhow::Result<SocketAddr> {
+    let taken: Vec<u16> = PORTS.take(PORTS.len() - 1).collect();
+    let top = SocketAddr::from((Ipv4Addr::LOCALHOST, PORTS.end - 1));
+    if TcpListener::bind(top).is_ok() {
+        return Ok(top);
+    }
+    free_port(&taken).or_else(|_| free_port(&[]))
+}
+
 /// How to run the `tessera` binary against one database.
 #[derive(Debug, Clone)]
 pub struct Tessera {
@@ -215,6 +240,16 @@ mod tests {
         let second = free_port(&[first.port()]).unwrap();
         assert_ne!(first.port(), second.port());
         assert!(PORTS.contains(&second.port()));
+    }
+
+    #[tokio::test]
+    async fn bound_ports_are_in_the_allowed_range() {
+        let listener = bind_free_port().await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        assert!(addr.ip().is_loopback() && PORTS.contains(&addr.port()), "{addr}");
+        let other = bind_free_port().await.unwrap().local_addr().unwrap();
+        assert_ne!(addr, other);
+        assert!(PORTS.contains(&unused_port().unwrap().port()));
     }
 
     #[tokio::test]
