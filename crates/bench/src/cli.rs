@@ -91,39 +91,43 @@ impl BackendChoice {
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     /// The `tessera` binary to benchmark (build it with `--release`).
-    #[arg(long, default_value = "target/release/tessera")]
+    #[arg(long, value_name = "PATH", default_value = "target/release/tessera")]
     pub tessera: PathBuf,
     /// Which backends to measure.
     #[arg(long, value_enum, default_value = "both")]
     pub backend: BackendChoice,
     /// PostgreSQL server URL; the benchmark creates a database `tessera_bench_<pid>` there and
     /// drops it at the end (the URL's own database is only used to connect).
-    #[arg(long, env = "TESSERA_BENCH_POSTGRES_URL", default_value = DEFAULT_POSTGRES_URL, hide_env_values = true)]
+    #[arg(long, value_name = "URL", env = "TESSERA_BENCH_POSTGRES_URL", default_value = DEFAULT_POSTGRES_URL, hide_env_values = true)]
     pub postgres_url: String,
     /// Users to seed with `POST /v1/users` (each also gets one token row).
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub users: u64,
     /// Token rows the org holds after seeding, counting the users' own tokens; the rest come from
     /// `POST /v1/user-tokens`, spread over the users.
-    #[arg(long, default_value_t = 1_000_000)]
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
     pub tokens: u64,
     /// Measured seconds per call.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     pub duration: u64,
     /// Warm-up seconds per call before measuring (not recorded).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 2)]
     pub warmup: u64,
-    /// Keep-alive connections, each sending one request after another (also used for seeding).
-    #[arg(long, default_value_t = 64)]
+    /// Keep-alive connections of the measured calls, each sending one request after another.
+    #[arg(long, value_name = "N", default_value_t = 64)]
     pub connections: usize,
+    /// Keep-alive connections used for seeding; default: `--connections`.
+    #[arg(long, value_name = "N")]
+    pub seed_connections: Option<usize>,
     /// How many live JWTs, collected while seeding, the introspection call rotates over.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub introspect_pool: usize,
     /// Folder for the reports: `<YYYY-MM-DD>-<HHMM>.md` and `latest.md`.
-    #[arg(long, default_value = "bench/results")]
+    #[arg(long, value_name = "DIR", default_value = "bench/results")]
     pub out: PathBuf,
-    /// `RUST_LOG` given to the server (its log goes to a file in the temporary directory).
-    #[arg(long, default_value = "warn")]
+    /// `RUST_LOG` given to the server. Its log goes to a file in the run's temporary directory
+    /// (removed at the end); its last lines are shown when the server fails.
+    #[arg(long, value_name = "FILTER", default_value = "warn")]
     pub server_log: String,
 }
 
@@ -148,6 +152,9 @@ impl RunArgs {
         }
         if self.connections == 0 || self.connections > 4096 {
             bail!("--connections must be between 1 and 4096");
+        }
+        if self.seed_connections.is_some_and(|n| n == 0 || n > 4096) {
+            bail!("--seed-connections must be between 1 and 4096");
         }
         if self.introspect_pool == 0 {
             bail!("--introspect-pool must be at least 1");
@@ -193,6 +200,8 @@ mod tests {
         assert!(parse(&["--users", "0", "--tokens", "0"]).validate().is_err());
         assert!(parse(&["--duration", "0"]).validate().is_err());
         assert!(parse(&["--connections", "0"]).validate().is_err());
+        assert!(parse(&["--seed-connections", "0"]).validate().is_err());
+        assert!(parse(&["--seed-connections", "256"]).validate().is_ok());
         assert!(parse(&["--introspect-pool", "0"]).validate().is_err());
         assert!(parse(&["--warmup", "0"]).validate().is_ok(), "no warm-up is allowed");
     }

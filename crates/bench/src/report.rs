@@ -195,7 +195,14 @@ pub fn markdown(header: &Header, hello: Option<&Figures>, backends: &[BackendRep
     );
     let _ = writeln!(out, "- RSS: the server's peak resident set (`VmHWM`) during each call");
     for backend in backends {
-        let _ = writeln!(out, "\n## {} (seeded in {:.0} s)\n", backend.backend.display_name(), backend.seed_seconds);
+        let _ = writeln!(
+            out,
+            "\n## {} ({} users and {} token rows seeded over HTTP in {:.0} s)\n",
+            backend.backend.display_name(),
+            thousands(backend.users as f64),
+            thousands(backend.token_rows as f64),
+            backend.seed_seconds
+        );
         out.push_str("| call | req/s | p50 ms | p99 ms | errors | peak RSS MiB | target (issue 4) | met |\n");
         out.push_str("| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |\n");
         for figures in hello.into_iter().chain(&backend.rows) {
@@ -330,8 +337,8 @@ mod tests {
         assert!(text.contains("64 keep-alive HTTP/1.1 connections"));
         assert!(text.contains("2 s warm-up + 10 s measured per call"));
         assert!(text.contains("- seed: 100,000 users, 1,000,000 token rows\n"));
-        assert!(text.contains("\n## SQLite (seeded in 181 s)\n"));
-        assert!(text.contains("\n## PostgreSQL (seeded in 181 s)\n"));
+        assert!(text.contains("\n## SQLite (100,000 users and 1,000,000 token rows seeded over HTTP in 181 s)\n"));
+        assert!(text.contains("\n## PostgreSQL (100,000 users and 1,000,000 token rows seeded over HTTP in 181 s)\n"));
         assert_eq!(text.matches("| hello (bare axum, ceiling) | 60,000 | 1.23 | 2.00 | 0 | 5.0 | – | – |").count(), 2);
         assert!(text.contains(
             "| POST /v1/user-tokens | 16,000 | 1.23 | 12.00 | 0 | 90.0 | ≥ 15,000 req/s, p99 ≤ 15 ms, RSS ≤ 150 MiB | yes |"

@@ -191,8 +191,9 @@ async fn drive(
     println!("  tessera serve on {addr} (pid {}), log {}", server.pid(), log_file.display());
     let target = Target::new(addr, Some(&key))?;
 
-    println!("  seeding {} users and {} token rows over {} connections", args.users, args.tokens, args.connections);
-    let seeded = seed::seed(&target, args.connections, args.users, args.tokens, args.introspect_pool).await?;
+    let seed_connections = args.seed_connections.unwrap_or(args.connections);
+    println!("  seeding {} users and {} token rows over {seed_connections} connections", args.users, args.tokens);
+    let seeded = seed::seed(&target, seed_connections, args.users, args.tokens, args.introspect_pool).await?;
     server.check_alive()?;
     println!(
         "  seeded in {:.1} s; {} JWTs for introspection; server RSS {}",
