@@ -202,6 +202,9 @@ async fn drive(
         procfs::memory(server.pid())
             .map_or_else(|e| format!("unknown ({e:#})"), |m| format!("{:.1} MiB", m.current_mib))
     );
+    if backend == Backend::Sqlite {
+        println!("  SQLite files after seeding: {}", sqlite_file_sizes(dir));
+    }
 
     let issue_bodies: Arc<Vec<Bytes>> =
         Arc::new(seeded.user_ids.iter().map(|id| Bytes::from(serde_json::json!({"user": id}).to_string())).collect());
@@ -234,6 +237,9 @@ async fn drive(
         .await?,
     );
     server.stop().await;
+    if backend == Backend::Sqlite {
+        println!("  SQLite files at the end: {}", sqlite_file_sizes(dir));
+    }
     Ok(BackendReport { backend, users: args.users, token_rows: seeded.token_rows, seed_seconds: seeded.seconds, rows })
 }
 
@@ -330,6 +336,20 @@ pub fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
     Ok(out)
 }
 
+/// Sizes of `tessera.db`, `tessera.db-wal` and `tessera.db-shm` in `dir`, in MiB, e.g.
+/// `tessera.db 52.3 MiB, tessera.db-wal 803.2 MiB` (a WAL that keeps growing means checkpoints
+/// cannot finish under the write load).
+pub fn sqlite_file_sizes(dir: &Path) -> String {
+    ["tessera.db", "tessera.db-wal", "tessera.db-shm"]
+        .iter()
+        .filter_map(|name| {
+            let bytes = std::fs::metadata(dir.join(name)).ok()?.len();
+            Some(format!("{name} {:.1} MiB", bytes as f64 / (1024.0 * 1024.0)))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The first `model name` of `/proc/cpuinfo`.
 pub fn cpu_model(cpuinfo: &str) -> Option<String> {
     cpuinfo.lines().find_map(|line| {
@@ -400,6 +420,15 @@ mod tests {
         );
         assert_eq!(with_database("postgresql://db:5433", "b").unwrap(), "postgresql://db:5433/b");
         assert!(with_database("db/x", "b").is_err());
+    }
+
+    #[test]
+    fn sqlite_files_are_listed_in_mib() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(sqlite_file_sizes(dir.path()), "");
+        std::fs::write(dir.path().join("tessera.db"), vec![0u8; 3 << 19]).unwrap();
+        std::fs::write(dir.path().join("tessera.db-wal"), vec![0u8; 1 << 20]).unwrap();
+        assert_eq!(sqlite_file_sizes(dir.path()), "tessera.db 1.5 MiB, tessera.db-wal 1.0 MiB");
     }
 
     #[test]
