@@ -43,7 +43,7 @@ fn keeps_every_answered_token_across_sigkill(database_url: &str, dir: &std::path
     let key = cli(&["api-key", "create", "--org", "acme", "--name", "load"]);
 
     let mut server = Server::start(database_url, dir);
-    let user: serde_json::Value = server.post("/v1/users", &key, r#"{"platform":"web","account":"u1"}"#).unwrap();
+    let user: serde_json::Value = server.post("/v1/users", &key, r#"{"platform":"web","account":"u1"}"#);
     let user_id = user["id"].as_str().expect("user id").to_owned();
 
     // Clients issue tokens as fast as they can and keep every token answered with a 200.
@@ -104,13 +104,13 @@ fn keeps_every_answered_token_across_sigkill(database_url: &str, dir: &std::path
     let mut inactive = 0;
     for token in &answered {
         let v: serde_json::Value =
-            server.post("/v1/tokens/introspect", &key, &serde_json::json!({ "token": token }).to_string()).unwrap();
+            server.post("/v1/tokens/introspect", &key, &serde_json::json!({ "token": token }).to_string());
         if v["active"] != serde_json::Value::Bool(true) {
             inactive += 1;
         }
     }
     assert_eq!(inactive, 0, "{inactive} of {} answered tokens were lost by the crash", answered.len());
-    let listed: serde_json::Value = server.get(&format!("/v1/users/{user_id}/tokens?limit=1"), &key).unwrap();
+    let listed: serde_json::Value = server.get(&format!("/v1/users/{user_id}/tokens?limit=1"), &key);
     assert!(listed["data"].as_array().is_some_and(|d| d.len() == 1), "the user's tokens are listed: {listed}");
 }
 
@@ -162,20 +162,27 @@ impl Server {
         }
     }
 
-    fn post(&self, path: &str, key: &str, body: &str) -> Result<serde_json::Value, ureq::Error> {
+    /// The JSON body of a successful POST; panics on any failure.
+    fn post(&self, path: &str, key: &str, body: &str) -> serde_json::Value {
         let resp = self
             .agent
             .post(&format!("{}{path}", self.base))
             .set("Authorization", &format!("Bearer {key}"))
             .set("Content-Type", "application/json")
-            .send_string(body)?;
-        Ok(serde_json::from_str(&resp.into_string().unwrap()).unwrap())
+            .send_string(body)
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        serde_json::from_str(&resp.into_string().unwrap()).unwrap()
     }
 
-    fn get(&self, path: &str, key: &str) -> Result<serde_json::Value, ureq::Error> {
-        let resp =
-            self.agent.get(&format!("{}{path}", self.base)).set("Authorization", &format!("Bearer {key}")).call()?;
-        Ok(serde_json::from_str(&resp.into_string().unwrap()).unwrap())
+    /// The JSON body of a successful GET; panics on any failure.
+    fn get(&self, path: &str, key: &str) -> serde_json::Value {
+        let resp = self
+            .agent
+            .get(&format!("{}{path}", self.base))
+            .set("Authorization", &format!("Bearer {key}"))
+            .call()
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        serde_json::from_str(&resp.into_string().unwrap()).unwrap()
     }
 
     /// SIGKILL (`Child::kill` on Unix), then reap.
