@@ -6,6 +6,7 @@ pub mod crypto;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod member_auth;
 pub mod openapi;
 pub mod routes;
 pub mod services;
