@@ -77,7 +77,7 @@ pub fn check_origin(headers: &HeaderMap, config: &ApiConfig) -> Result<()> {
         return Ok(());
     }
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let origin_host = origin.split_once("://").map(|(scheme, host)| (scheme, host));
+    let origin_host = origin.split_once("://");
     match (origin_host, host) {
         (Some(("http" | "https", origin_host)), Some(host)) if origin_host.eq_ignore_ascii_case(host) => Ok(()),
         _ => Err(refused()),
