@@ -17,7 +17,7 @@ test.afterAll(async () => {
 });
 
 test("signed-out visitors are sent to the sign-in page", async ({ request }) => {
-  const response = await request.get("/keys", { maxRedirects: 0 });
+  const response = await request.get("/keys", { maxRedirects: 0, headers: { Accept: "text/html" } });
   expect(response.status()).toBe(302);
   expect(response.headers()["location"]).toBe("/sign-in");
   await page.goto("/");
@@ -130,7 +130,7 @@ test("signing out ends the session on the server", async ({ request }) => {
 
   // The old cookie, replayed, no longer opens anything: the session row is gone.
   const replay = await request.get("/keys", {
-    headers: { Cookie: `tessera_session=${cookie!.value}` },
+    headers: { Cookie: `tessera_session=${cookie!.value}`, Accept: "text/html" },
     maxRedirects: 0,
   });
   expect(replay.status()).toBe(302);

@@ -5,7 +5,7 @@ import { screenshot } from "./screens";
 // Runs first (project "first-run"), on the empty database scripts/e2e gives the server.
 test("first-run setup creates the organization and its owner, once", async ({ page, request }) => {
   // Plain HTTP: `/` is a real redirect to the setup page while no organization exists.
-  const root = await request.get("/", { maxRedirects: 0 });
+  const root = await request.get("/", { maxRedirects: 0, headers: { Accept: "text/html" } });
   expect(root.status()).toBe(302);
   expect(root.headers()["location"]).toBe("/setup");
 
@@ -39,7 +39,7 @@ test("first-run setup creates the organization and its owner, once", async ({ pa
   // The setup page is gone for good: the page redirects, the server function refuses.
   await page.goto("/setup");
   await expect(page).toHaveURL(/\/$/);
-  const again = await request.get("/setup", { maxRedirects: 0 });
+  const again = await request.get("/setup", { maxRedirects: 0, headers: { Accept: "text/html" } });
   expect(again.status()).toBe(302);
   expect(again.headers()["location"]).toBe("/");
   const replay = await request.post("/_fn/set_up", {
