@@ -27,8 +27,8 @@ test("signed-out visitors are sent to the sign-in page", async ({ request }) => 
 
 test("a wrong password and an unknown email get the same message; the right password signs in", async () => {
   await hydrated(page);
-  const email = page.getByLabel("Email");
-  const password = page.getByLabel("Password");
+  const email = page.getByLabel("Email", { exact: true });
+  const password = page.getByLabel("Password", { exact: true });
   const submit = page.getByRole("button", { name: "Sign in" });
 
   await email.fill(OWNER.email);

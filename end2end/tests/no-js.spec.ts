@@ -17,19 +17,19 @@ test("sign-in and key revocation work without JavaScript", async ({ browser, req
   await page.goto("/");
   await expect(page).toHaveURL(/\/sign-in$/);
 
-  await page.getByLabel("Email").fill(OWNER.email);
-  await page.getByLabel("Password").fill("wrong password, no script");
+  await page.getByLabel("Email", { exact: true }).fill(OWNER.email);
+  await page.getByLabel("Password", { exact: true }).fill("wrong password, no script");
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("alert")).toHaveText("Wrong email or password.");
 
-  await page.getByLabel("Email").fill(OWNER.email);
-  await page.getByLabel("Password").fill(OWNER.password);
+  await page.getByLabel("Email", { exact: true }).fill(OWNER.email);
+  await page.getByLabel("Password", { exact: true }).fill(OWNER.password);
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
 
   // Generating needs the dialog, so a plain post is refused with a clear message.
   await page.goto("/keys");
-  await page.getByLabel("Name").fill("made without script");
+  await page.getByLabel("Name", { exact: true }).fill("made without script");
   await page.getByRole("button", { name: "Generate key" }).click();
   await expect(page.getByRole("alert")).toContainText("needs JavaScript");
   await expect(page.getByRole("cell", { name: "made without script" })).toHaveCount(0);

@@ -15,7 +15,7 @@ test("screenshots of the dashboard", async ({ page, browser }) => {
   await screenshot(page, "overview");
 
   const key = await generateKey(page, "screenshot demo");
-  await page.getByLabel("Name").fill("staging backend");
+  await page.getByLabel("Name", { exact: true }).fill("staging backend");
   await page.getByLabel("Expires").selectOption("90");
   await page.getByRole("button", { name: "Generate key" }).click();
   await expect(page.getByRole("dialog", { name: "Your new API key" })).toBeVisible();

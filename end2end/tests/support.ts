@@ -18,8 +18,8 @@ export async function hydrated(page: Page): Promise<void> {
 export async function signIn(page: Page, { js = true } = {}): Promise<void> {
   await page.goto("/sign-in");
   if (js) await hydrated(page);
-  await page.getByLabel("Email").fill(OWNER.email);
-  await page.getByLabel("Password").fill(OWNER.password);
+  await page.getByLabel("Email", { exact: true }).fill(OWNER.email);
+  await page.getByLabel("Password", { exact: true }).fill(OWNER.password);
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
 }
@@ -29,7 +29,7 @@ export async function signIn(page: Page, { js = true } = {}): Promise<void> {
 export async function generateKey(page: Page, name: string): Promise<string> {
   await page.goto("/keys");
   await hydrated(page);
-  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Name", { exact: true }).fill(name);
   await page.getByRole("button", { name: "Generate key" }).click();
   const dialog = page.getByRole("dialog", { name: "Your new API key" });
   await expect(dialog).toBeVisible();

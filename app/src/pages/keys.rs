@@ -45,10 +45,13 @@ fn Keys(
                 " to create users and tokens. A key is shown once, when it is generated; Tessera keeps only its hash and the prefix below."
             </p>
             <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading keys…"</p> }>
-                {move || Suspend::new(async move {
+                {move || {
+                    // Read outside the async block so a change of `?revoke=` re-renders.
+                    let revoking = revoking();
+                    Suspend::new(async move {
                     match keys.await {
                         Ok(list) => {
-                            let confirm = revoking()
+                            let confirm = revoking
                                 .and_then(|p| list.keys.iter().find(|k| k.prefix == p && k.status == KeyStatus::Active).cloned())
                                 .filter(|_| list.can_manage);
                             view! {
@@ -60,7 +63,8 @@ fn Keys(
                         }
                         Err(e) => view! { <p role="alert" class="text-sm text-red-700">{e.summary()}</p> }.into_any(),
                     }
-                })}
+                })
+                }}
             </Suspense>
             <RevealDialog action=generate/>
         </div>
