@@ -9,8 +9,6 @@
 
 mod api_key;
 mod convert;
-mod dashboard;
-mod dashboard_ops;
 mod idempotency;
 mod idempotency_ops;
 mod member;

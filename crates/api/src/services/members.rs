@@ -30,30 +30,6 @@ pub async fn hash_password(password: SecretString) -> Result<String> {
     .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))?
 }
 
-/// Checks a new password's length: at least [`MIN_PASSWORD_CHARS`] characters, at most
-/// [`MAX_PASSWORD_BYTES`] bytes.
-///
-/// # Errors
-/// [`Error::Invalid`] on field `password` (the message never contains the password).
-pub fn validate_password(password: &SecretString) -> Result<()> {
-    let pw = password.expose_secret();
-    if pw.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(Error::invalid("password", format!("must be at least {MIN_PASSWORD_CHARS} characters")));
-    }
-    if pw.len() > MAX_PASSWORD_BYTES {
-        return Err(Error::invalid("password", format!("must be at most {MAX_PASSWORD_BYTES} bytes")));
-    }
-    Ok(())
-}
-
-/// The org's members, oldest first.
-///
-/// # Errors
-/// Storage errors.
-pub async fn list(state: &AppState, org_id: OrgId) -> Result<Vec<Member>> {
-    state.store.list_members(org_id).await
-}
-
 /// Adds a member with `email`, `role` and `password` to the org.
 ///
 /// # Errors
@@ -61,7 +37,13 @@ pub async fn list(state: &AppState, org_id: OrgId) -> Result<Vec<Member>> {
 /// 1024 bytes; `Conflict { code: "member_email_taken" }`; storage errors.
 pub async fn add(state: &AppState, org_id: OrgId, email: &str, role: Role, password: SecretString) -> Result<Member> {
     let email = Email::parse(email)?;
-    validate_password(&password)?;
+    let pw = password.expose_secret();
+    if pw.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(Error::invalid("password", format!("must be at least {MIN_PASSWORD_CHARS} characters")));
+    }
+    if pw.len() > MAX_PASSWORD_BYTES {
+        return Err(Error::invalid("password", format!("must be at most {MAX_PASSWORD_BYTES} bytes")));
+    }
     let password_hash = hash_password(password).await?;
     let member = NewMember { id: MemberId(Uuid::now_v7()), email, role, password_hash, created_at: now() };
     state.store.create_member(org_id, &member).await

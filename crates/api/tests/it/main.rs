@@ -5,7 +5,6 @@
 mod auth;
 mod bad_input;
 mod claimr;
-mod dashboard;
 mod errors;
 mod fuzz;
 mod helpers;

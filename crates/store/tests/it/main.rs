@@ -8,7 +8,6 @@
 #[macro_use]
 mod harness;
 mod api_keys;
-mod dashboard;
 mod fixtures;
 mod idempotency;
 mod opening;
