@@ -1,38 +1,45 @@
 // Playwright drives Debian's Chromium (apt package `chromium`); no browser is downloaded.
-// `cargo leptos end-to-end --release` builds and starts the server, then runs these specs.
+// `scripts/e2e` (cargo leptos end-to-end --release on a fresh temporary database) builds and
+// starts the server, then runs these specs. The server's address comes from
+// TESSERA_E2E_BASE_URL (scripts/e2e sets it from LEPTOS_SITE_ADDR).
 import { defineConfig, devices } from "@playwright/test";
+
+export const baseURL = process.env.TESSERA_E2E_BASE_URL ?? "http://127.0.0.1:3000";
+
+const chromium = {
+  ...devices["Desktop Chrome"],
+  launchOptions: {
+    executablePath: "/usr/bin/chromium",
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  },
+};
 
 export default defineConfig({
   testDir: "./tests",
+  // cargo-leptos starts the specs right after spawning the server: wait for /healthz first.
+  globalSetup: "./global-setup.ts",
   timeout: 30_000,
   expect: { timeout: 10_000 },
-  fullyParallel: true,
+  fullyParallel: false,
   retries: 0,
   workers: 1,
   reporter: "list",
   use: {
-    baseURL: "http://127.0.0.1:3000",
+    baseURL,
     trace: "retain-on-failure",
   },
   projects: [
-    {
-      name: "chromium",
-      use: {
-        ...devices["Desktop Chrome"],
-        launchOptions: {
-          executablePath: "/usr/bin/chromium",
-          args: [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-          ],
-        },
-      },
-    },
+    // Runs first, on the empty database: creates the organization and its owner.
+    { name: "first-run", testMatch: /first-run\.setup\.ts/, use: chromium },
+    { name: "chromium", dependencies: ["first-run"], use: chromium },
   ],
 });

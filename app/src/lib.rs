@@ -1,20 +1,28 @@
-//! Tessera's dashboard: the HTML shell, the root `App` with its routes, and the WASM entry point.
+//! Tessera's dashboard: the HTML shell, the root `App` with its routes, the server functions and
+//! the WASM entry point.
 //!
-//! The same crate is compiled twice: with `ssr` into the server (which renders HTML) and with
-//! `hydrate` into the browser client (which takes over that HTML). Pages live in [`pages`],
-//! reusable pieces in [`components`].
+//! The same crate is compiled twice: with `ssr` into the server (which renders HTML and runs the
+//! server functions) and with `hydrate` into the browser client (which takes over that HTML).
+//! Pages live in [`pages`], reusable pieces in [`components`], server functions in
+//! [`server_fns`].
+//!
+//! Every route renders with `SsrMode::Async`: the whole page, data included, is ready before the
+//! first byte, so redirects (`/` → `/sign-in`) are real HTTP redirects and every page works
+//! without JavaScript.
 
 pub mod components;
+pub mod error;
 pub mod pages;
+pub mod server_fns;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    StaticSegment,
+    SsrMode, StaticSegment,
 };
 
-use crate::pages::{HomePage, NotFound};
+use crate::pages::{KeysPage, NotFound, OverviewPage, SetupPage, SignInPage};
 
 /// The full HTML document rendered by the server around [`App`].
 ///
@@ -46,14 +54,14 @@ pub fn App() -> impl IntoView {
     view! {
         <Stylesheet id="leptos" href="/pkg/tessera.css"/>
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
-        <Title text="Tessera — user tokens for your product"/>
-        <Meta
-            name="description"
-            content="Tessera is a self-hostable, multi-tenant service that issues, verifies and revokes signed tokens for your product's end users."
-        />
+        <Title text="Tessera"/>
+        <Meta name="description" content="Tessera dashboard: API keys, users and user tokens of your organization."/>
         <Router>
             <Routes fallback=NotFound>
-                <Route path=StaticSegment("") view=HomePage/>
+                <Route path=StaticSegment("") view=OverviewPage ssr=SsrMode::Async/>
+                <Route path=StaticSegment("keys") view=KeysPage ssr=SsrMode::Async/>
+                <Route path=StaticSegment("sign-in") view=SignInPage ssr=SsrMode::Async/>
+                <Route path=StaticSegment("setup") view=SetupPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }
@@ -66,4 +74,9 @@ pub fn App() -> impl IntoView {
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(App);
+    // Tells browser tests (and curious people) that event handlers are attached: a click on a
+    // form before this is a plain form post.
+    if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
 }

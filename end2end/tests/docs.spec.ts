@@ -1,4 +1,5 @@
 import { test, expect } from "@playwright/test";
+import { baseURL } from "../playwright.config";
 
 // The integrator's first stop: Swagger UI served by Tessera itself (no CDN), with every call and
 // an "Authorize" button that takes an API key.
@@ -6,7 +7,7 @@ test.describe("REST API docs", () => {
   test("Swagger UI lists the API and offers Authorize", async ({ page }) => {
     const external: string[] = [];
     page.on("request", (r) => {
-      if (!r.url().startsWith("http://127.0.0.1:3000/")) external.push(r.url());
+      if (!r.url().startsWith(`${baseURL}/`)) external.push(r.url());
     });
     await page.goto("/docs/");
     await expect(page.locator(".swagger-ui .info .title")).toContainText("Tessera");

@@ -35,9 +35,10 @@ pub struct StorageArgs {
 /// Options of `tessera serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// Address and port to listen on.
-    #[arg(long, env = "TESSERA_LISTEN", default_value = "127.0.0.1:3000")]
-    pub listen: SocketAddr,
+    /// Address and port to listen on. Default: `LEPTOS_SITE_ADDR` when set (as `cargo leptos
+    /// serve` and `end-to-end` do), else 127.0.0.1:3000.
+    #[arg(long, env = "TESSERA_LISTEN")]
+    pub listen: Option<SocketAddr>,
     /// Public base URL of this server, used in token issuers (`{public-url}/o/{org}`).
     /// Default: `http://` + the listen address (with 0.0.0.0 shown as 127.0.0.1).
     #[arg(long, env = "TESSERA_PUBLIC_URL")]

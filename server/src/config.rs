@@ -56,6 +56,27 @@ pub fn master_key(data_dir: &Path, database_url: &str) -> anyhow::Result<MasterK
     }
 }
 
+/// Where `serve` listens when neither `--listen` nor `TESSERA_LISTEN` says: 127.0.0.1:3000.
+pub const DEFAULT_LISTEN: std::net::SocketAddr =
+    std::net::SocketAddr::V4(std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 3000));
+
+/// The address to listen on: `given` (flag or `TESSERA_LISTEN`), else `leptos_site_addr` (the
+/// value of `LEPTOS_SITE_ADDR`, set by cargo-leptos for the server it starts), else
+/// [`DEFAULT_LISTEN`].
+///
+/// # Errors
+/// A `LEPTOS_SITE_ADDR` that is not an `IP:port` address.
+pub fn listen_addr(
+    given: Option<std::net::SocketAddr>,
+    leptos_site_addr: Option<&str>,
+) -> anyhow::Result<std::net::SocketAddr> {
+    match (given, leptos_site_addr) {
+        (Some(addr), _) => Ok(addr),
+        (None, Some(text)) => text.trim().parse().with_context(|| format!("LEPTOS_SITE_ADDR `{text}` is not IP:port")),
+        (None, None) => Ok(DEFAULT_LISTEN),
+    }
+}
+
 /// The public base URL: the given one (checked to be http(s) without a query), or
 /// `http://{listen}` with an unspecified address shown as 127.0.0.1.
 ///
@@ -100,6 +121,15 @@ mod tests {
         assert_eq!(public_url(None, any).unwrap(), "http://127.0.0.1:8080");
         assert_eq!(public_url(Some("https://t.example.com/"), any).unwrap(), "https://t.example.com");
         assert!(public_url(Some("ftp://x"), any).is_err());
+    }
+
+    #[test]
+    fn listen_address_prefers_the_flag_then_leptos_site_addr() {
+        let flag: std::net::SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        assert_eq!(listen_addr(Some(flag), Some("127.0.0.1:3100")).unwrap(), flag);
+        assert_eq!(listen_addr(None, Some("127.0.0.1:3100")).unwrap().to_string(), "127.0.0.1:3100");
+        assert_eq!(listen_addr(None, None).unwrap(), DEFAULT_LISTEN);
+        assert!(listen_addr(None, Some("nope")).is_err());
     }
 
     #[test]

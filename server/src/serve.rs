@@ -11,15 +11,19 @@ use crate::{commands, config, web};
 /// # Errors
 /// Configuration, database or bind failures.
 pub async fn run(args: ServeArgs, storage: StorageArgs) -> anyhow::Result<()> {
-    let public_url = config::public_url(args.public_url.as_deref(), args.listen)?;
+    let listen = config::listen_addr(args.listen, std::env::var("LEPTOS_SITE_ADDR").ok().as_deref())?;
+    let public_url = config::public_url(args.public_url.as_deref(), listen)?;
     let state = commands::state(&storage, &public_url).await?;
+    let guard = std::sync::Arc::new(tessera_api::services::sign_in::SignInGuard::new());
     tokio::spawn(purge_idempotency_keys(state.store.clone()));
-    let app = tessera_api::http_layers(tessera_api::router(state).merge(web::router(web::leptos_options())));
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    tracing::info!(listen = %args.listen, %public_url, database = %redact(&storage.database_url), "tessera is serving");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    tokio::spawn(purge_sessions(state.clone(), guard.clone()));
+    let dashboard = web::router(web::leptos_options(listen), state.clone(), guard);
+    let app = tessera_api::http_layers(tessera_api::router(state).merge(dashboard));
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    tracing::info!(%listen, %public_url, database = %redact(&storage.database_url), "tessera is serving");
+    // Connect info gives the dashboard's sign-in throttle the client's address.
+    let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -35,6 +39,23 @@ async fn purge_idempotency_keys(store: std::sync::Arc<dyn tessera_core::Store>) 
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "expired idempotency keys removed"),
             Err(e) => tracing::warn!(error = %e, "could not purge expired idempotency keys"),
+        }
+    }
+}
+
+/// Every hour, deletes ended dashboard sessions and forgets stale sign-in throttle state.
+async fn purge_sessions(
+    state: tessera_api::AppState,
+    guard: std::sync::Arc<tessera_api::services::sign_in::SignInGuard>,
+) {
+    let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every_hour.tick().await;
+        guard.forget_old();
+        match tessera_api::services::sessions::purge_expired(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "ended dashboard sessions removed"),
+            Err(e) => tracing::warn!(error = %e, "could not purge ended dashboard sessions"),
         }
     }
 }

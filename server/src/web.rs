@@ -4,11 +4,13 @@
 //!
 //! `main.rs` only wires this router next to the REST API; all dashboard serving logic lives here.
 
-use std::{env, net::SocketAddr};
+use std::{env, net::SocketAddr, sync::Arc};
 
 use axum::Router;
 use leptos::config::{Env, LeptosOptions};
+use leptos::prelude::provide_context;
 use leptos_axum::{file_and_error_handler, generate_route_list, LeptosRoutes};
+use tessera_api::{services::sign_in::SignInGuard, AppState};
 use tessera_app::{shell, App};
 
 /// Name of the client bundle; must match `output-name` in the workspace's leptos metadata.
@@ -21,17 +23,15 @@ const DEFAULT_SITE_ROOT: &str = "target/site";
 /// The site root (the folder holding `pkg/` and the public assets) is, in order:
 /// `LEPTOS_SITE_ROOT` (set by `cargo leptos serve`/`end-to-end`), `TESSERA_SITE_ROOT`
 /// (for deployments), else `target/site`. `LEPTOS_ENV` (`DEV`/`PROD`, default `PROD`) only
-/// decides whether pages carry cargo-leptos' live-reload script; `LEPTOS_SITE_ADDR` and
-/// `LEPTOS_RELOAD_PORT` are honoured when set, as cargo-leptos does.
-pub fn leptos_options() -> LeptosOptions {
+/// decides whether pages carry cargo-leptos' live-reload script; `LEPTOS_RELOAD_PORT` is honoured
+/// when set, as cargo-leptos does. The site address is the address the server listens on (see
+/// `config::listen_addr`, which honours `LEPTOS_SITE_ADDR`).
+pub fn leptos_options(listen: SocketAddr) -> LeptosOptions {
     let site_root = env::var("LEPTOS_SITE_ROOT")
         .or_else(|_| env::var("TESSERA_SITE_ROOT"))
         .unwrap_or_else(|_| DEFAULT_SITE_ROOT.to_owned());
     let env = env::var("LEPTOS_ENV").ok().and_then(|value| Env::try_from(value).ok()).unwrap_or(Env::PROD);
-    let site_addr = env::var("LEPTOS_SITE_ADDR")
-        .ok()
-        .and_then(|value| value.parse::<SocketAddr>().ok())
-        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000)));
+    let site_addr = listen;
     let reload_port = env::var("LEPTOS_RELOAD_PORT").ok().and_then(|value| value.parse::<u32>().ok()).unwrap_or(3001);
 
     LeptosOptions::builder()
@@ -44,15 +44,22 @@ pub fn leptos_options() -> LeptosOptions {
         .build()
 }
 
-/// The dashboard router: every route of `tessera_app::App` rendered on the server, plus a
+/// The dashboard router: every route of `tessera_app::App` rendered on the server, its server
+/// functions (under `/_fn/`, with `state` and `guard` in their context), plus a
 /// fallback that serves files under the site root (`/pkg/…`, `/favicon.svg`) and renders the
 /// app's 404 page (status 404) for anything else.
 ///
 /// Merge it last: its fallback would otherwise shadow the REST API's own 404s.
-pub fn router(options: LeptosOptions) -> Router {
+pub fn router(options: LeptosOptions, state: AppState, guard: Arc<SignInGuard>) -> Router {
     let routes = generate_route_list(App);
+    // Server functions and server rendering both get the services' state and the sign-in
+    // limiter as Leptos context (see `tessera_app::server_fns`).
+    let context = move || {
+        provide_context(state.clone());
+        provide_context(guard.clone());
+    };
     Router::new()
-        .leptos_routes(&options, routes, {
+        .leptos_routes_with_context(&options, routes, context, {
             let options = options.clone();
             move || shell(options.clone())
         })

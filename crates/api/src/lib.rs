@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod group_commit;
 pub mod idempotency;
+pub mod member_auth;
 pub mod openapi;
 pub mod routes;
 pub mod services;

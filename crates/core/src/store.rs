@@ -19,6 +19,7 @@ use crate::{
     Org, OrgId, Page, Result, SigningKey, StoredResponse, Timestamp, TokenQuery, User, UserId, UserPatch, UserQuery,
     UserToken, UserTokenId, UserUpsert,
 };
+use crate::{MemberId, NewSession, OrgCounts, Role, Session, SessionHash};
 
 /// Persistence for every Tessera entity. Object-safe: the server holds an `Arc<dyn Store>`.
 #[async_trait]
@@ -153,4 +154,52 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes the records of every org created strictly before `before`, finished or in flight
     /// (housekeeping, hence not scoped by org); returns how many.
     async fn purge_idempotency_keys(&self, before: Timestamp) -> Result<u64>;
+
+    // ---- dashboard: first run, members, sessions, overview ----------------------------------
+
+    /// The oldest orgs, at most `limit` of them, oldest first (the dashboard asks for 2 to tell
+    /// "no org", "one org" and "several orgs" apart).
+    async fn first_orgs(&self, limit: u32) -> Result<Vec<Org>>;
+    /// The dashboard's first run: inserts the org with its signing key and its first member (who
+    /// must be an owner) in one transaction, only if no org exists yet. Race-safe: of concurrent
+    /// calls at most one succeeds. `Conflict { code: "setup_done" }` if any org exists (or another
+    /// setup won); nothing is written then.
+    async fn create_first_org(&self, org: &NewOrg, key: &NewSigningKey, owner: &NewMember) -> Result<(Org, Member)>;
+    /// The org's members, oldest first.
+    async fn list_members(&self, org_id: OrgId) -> Result<Vec<Member>>;
+    /// The org's member with this (normalized) email.
+    async fn member_by_email(&self, org_id: OrgId, email: &str) -> Result<Option<Member>>;
+    /// The org's member with this id.
+    async fn member_by_id(&self, org_id: OrgId, member_id: MemberId) -> Result<Option<Member>>;
+    /// Gives the org's member `role` and returns the member afterwards. In one transaction:
+    /// `Conflict { code: "last_owner" }` if that would leave the org without an owner (nothing
+    /// changes); `NotFound { entity: "member" }` if the org has no such member.
+    async fn change_member_role(&self, org_id: OrgId, member_id: MemberId, role: Role) -> Result<Member>;
+    /// Removes the org's member and their sessions; keys and tokens they made keep working and
+    /// lose their attribution. In one transaction: `Conflict { code: "last_owner" }` if they are the
+    /// org's only owner (nothing changes); `NotFound { entity: "member" }`.
+    async fn remove_member(&self, org_id: OrgId, member_id: MemberId) -> Result<()>;
+    /// Inserts a session of the org's member. `NotFound { entity: "member" }` if the org has no
+    /// such member.
+    async fn create_session(&self, org_id: OrgId, session: &NewSession) -> Result<Session>;
+    /// The live session with this hash, in any org (this is how a request's org is found, like
+    /// `api_key_by_hash`), with `last_seen_at` moved to `now` in the same statement. `None` if
+    /// there is none or it has ended at `now`: past `expires_at`, or `last_seen_at` at or before
+    /// `idle_cutoff` (= `now` minus the idle timeout).
+    async fn touch_session(
+        &self,
+        hash: &SessionHash,
+        now: Timestamp,
+        idle_cutoff: Timestamp,
+    ) -> Result<Option<Session>>;
+    /// Deletes the session with this hash; whether there was one.
+    async fn delete_session(&self, hash: &SessionHash) -> Result<bool>;
+    /// Deletes every org's sessions that have ended at `now` (housekeeping, hence not scoped by
+    /// org); returns how many.
+    async fn delete_expired_sessions(&self, now: Timestamp, idle_cutoff: Timestamp) -> Result<u64>;
+    /// The org's counts at `now`: users, live user tokens, usable API keys.
+    async fn org_counts(&self, org_id: OrgId, now: Timestamp) -> Result<OrgCounts>;
+    /// How many of the org's user tokens were issued on each of the `days` days starting at
+    /// `since` (day `i` is `[since + i days, since + i + 1 days)`); `days` entries, oldest first.
+    async fn tokens_issued_per_day(&self, org_id: OrgId, since: Timestamp, days: u32) -> Result<Vec<u64>>;
 }

@@ -9,6 +9,8 @@
 
 mod api_key;
 mod convert;
+mod dashboard;
+mod dashboard_ops;
 mod idempotency;
 mod idempotency_ops;
 mod member;

@@ -58,6 +58,11 @@ impl PgStore {
     /// row lock a token inserted between deleting the tokens and deleting the user would make the
     /// user's delete fail its foreign-key check.
     pub(crate) const LOCK_USER_FOR_DELETE: &'static str = crate::user::LOCK_USER_FOR_DELETE;
+
+    /// The org's owners, locked (`for update`) inside a write transaction before the last-owner
+    /// check: of two concurrent demotions of the last two owners, the second waits and then sees
+    /// only one owner left.
+    pub(crate) const LOCK_OWNERS: &'static str = crate::dashboard::LOCK_OWNERS;
 }
 
 crate::store_impl::impl_store!(PgStore);

@@ -79,6 +79,10 @@ impl SqliteStore {
     /// exists and keeps tokens from being added to it before `delete_user` commits. A plain
     /// select suffices: the `BEGIN IMMEDIATE` transaction holds the database's write lock.
     pub(crate) const LOCK_USER_FOR_DELETE: &'static str = crate::user::USER_EXISTS;
+
+    /// The org's owners, read inside a write transaction before the last-owner check. A plain
+    /// select suffices: the `BEGIN IMMEDIATE` transaction holds the database's write lock.
+    pub(crate) const LOCK_OWNERS: &'static str = crate::dashboard::OWNERS;
 }
 
 /// Whether `url` names an in-memory database (`sqlite::memory:` or `mode=memory`).

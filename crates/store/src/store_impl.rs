@@ -14,6 +14,7 @@ macro_rules! impl_store {
     ($ty:ty) => {
         $crate::user_ops::impl_user_ops!($ty);
         $crate::idempotency_ops::impl_idempotency_ops!($ty);
+        $crate::dashboard_ops::impl_dashboard_ops!($ty);
 
         // An anonymous const scopes these imports to the expansion.
         const _: () = {
@@ -449,6 +450,83 @@ macro_rules! impl_store {
 
                 async fn purge_idempotency_keys(&self, before: Timestamp) -> Result<u64> {
                     self.purge_idempotency_keys_impl(before).await
+                }
+
+                // ---- dashboard (bodies in crate::dashboard_ops) ----
+
+                async fn first_orgs(&self, limit: u32) -> Result<Vec<Org>> {
+                    self.first_orgs_impl(limit).await
+                }
+
+                async fn create_first_org(
+                    &self,
+                    org: &NewOrg,
+                    key: &NewSigningKey,
+                    owner: &NewMember,
+                ) -> Result<(Org, Member)> {
+                    self.create_first_org_impl(org, key, owner).await
+                }
+
+                async fn list_members(&self, org_id: OrgId) -> Result<Vec<Member>> {
+                    self.list_members_impl(org_id).await
+                }
+
+                async fn member_by_email(&self, org_id: OrgId, email: &str) -> Result<Option<Member>> {
+                    self.member_by_email_impl(org_id, email).await
+                }
+
+                async fn member_by_id(
+                    &self,
+                    org_id: OrgId,
+                    member_id: tessera_core::MemberId,
+                ) -> Result<Option<Member>> {
+                    self.member_by_id_impl(org_id, member_id).await
+                }
+
+                async fn change_member_role(
+                    &self,
+                    org_id: OrgId,
+                    member_id: tessera_core::MemberId,
+                    role: tessera_core::Role,
+                ) -> Result<Member> {
+                    self.change_member_role_impl(org_id, member_id, role).await
+                }
+
+                async fn remove_member(&self, org_id: OrgId, member_id: tessera_core::MemberId) -> Result<()> {
+                    self.remove_member_impl(org_id, member_id).await
+                }
+
+                async fn create_session(
+                    &self,
+                    org_id: OrgId,
+                    session: &tessera_core::NewSession,
+                ) -> Result<tessera_core::Session> {
+                    self.create_session_impl(org_id, session).await
+                }
+
+                async fn touch_session(
+                    &self,
+                    hash: &tessera_core::SessionHash,
+                    now: Timestamp,
+                    idle_cutoff: Timestamp,
+                ) -> Result<Option<tessera_core::Session>> {
+                    self.touch_session_impl(hash, now, idle_cutoff).await
+                }
+
+                async fn delete_session(&self, hash: &tessera_core::SessionHash) -> Result<bool> {
+                    self.delete_session_impl(hash).await
+                }
+
+                async fn delete_expired_sessions(&self, now: Timestamp, idle_cutoff: Timestamp) -> Result<u64> {
+                    self.delete_expired_sessions_impl(now, idle_cutoff).await
+                }
+
+                async fn org_counts(&self, org_id: OrgId, now: Timestamp) -> Result<tessera_core::OrgCounts> {
+                    self.org_counts_impl(org_id, now).await
+                }
+
+                async fn tokens_issued_per_day(&self, org_id: OrgId, since: Timestamp, days: u32) -> Result<Vec<u64>> {
+                    self.tokens_issued_per_day_impl(org_id, since, days).await
                 }
             }
         };

@@ -30,13 +30,12 @@ pub async fn hash_password(password: SecretString) -> Result<String> {
     .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))?
 }
 
-/// Adds a member with `email`, `role` and `password` to the org.
+/// Checks a new password's length: at least [`MIN_PASSWORD_CHARS`] characters, at most
+/// [`MAX_PASSWORD_BYTES`] bytes.
 ///
 /// # Errors
-/// [`Error::Invalid`] for a bad email or a password shorter than 12 characters or longer than
-/// 1024 bytes; `Conflict { code: "member_email_taken" }`; storage errors.
-pub async fn add(state: &AppState, org_id: OrgId, email: &str, role: Role, password: SecretString) -> Result<Member> {
-    let email = Email::parse(email)?;
+/// [`Error::Invalid`] on field `password` (the message never contains the password).
+pub fn validate_password(password: &SecretString) -> Result<()> {
     let pw = password.expose_secret();
     if pw.chars().count() < MIN_PASSWORD_CHARS {
         return Err(Error::invalid("password", format!("must be at least {MIN_PASSWORD_CHARS} characters")));
@@ -44,6 +43,25 @@ pub async fn add(state: &AppState, org_id: OrgId, email: &str, role: Role, passw
     if pw.len() > MAX_PASSWORD_BYTES {
         return Err(Error::invalid("password", format!("must be at most {MAX_PASSWORD_BYTES} bytes")));
     }
+    Ok(())
+}
+
+/// The org's members, oldest first.
+///
+/// # Errors
+/// Storage errors.
+pub async fn list(state: &AppState, org_id: OrgId) -> Result<Vec<Member>> {
+    state.store.list_members(org_id).await
+}
+
+/// Adds a member with `email`, `role` and `password` to the org.
+///
+/// # Errors
+/// [`Error::Invalid`] for a bad email or a password shorter than 12 characters or longer than
+/// 1024 bytes; `Conflict { code: "member_email_taken" }`; storage errors.
+pub async fn add(state: &AppState, org_id: OrgId, email: &str, role: Role, password: SecretString) -> Result<Member> {
+    let email = Email::parse(email)?;
+    validate_password(&password)?;
     let password_hash = hash_password(password).await?;
     let member = NewMember { id: MemberId(Uuid::now_v7()), email, role, password_hash, created_at: now() };
     state.store.create_member(org_id, &member).await

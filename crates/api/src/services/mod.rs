@@ -4,6 +4,10 @@
 pub mod api_keys;
 pub mod members;
 pub mod orgs;
+pub mod overview;
+pub mod sessions;
+pub mod setup;
+pub mod sign_in;
 pub mod tokens;
 pub mod users;
 

@@ -5,6 +5,7 @@
 mod auth;
 mod bad_input;
 mod claimr;
+mod dashboard;
 mod errors;
 mod fuzz;
 mod helpers;

@@ -1,0 +1,136 @@
+//! The signed-in frame of every dashboard page: a sidebar (a top bar on phones) with the
+//! navigation and the member's menu, and the session gate in front of it.
+
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+use tessera_core::Role;
+
+use super::Logo;
+use crate::server_fns::auth::{get_viewer, Me, SignOut, Viewer};
+
+/// Which navigation entry is current.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Nav {
+    /// `/`.
+    Overview,
+    /// `/keys`.
+    Keys,
+}
+
+/// The session gate and frame: loads who is looking; redirects to `/setup` when no org exists
+/// and to `/sign-in` when signed out; otherwise renders the frame around `page(me)`.
+#[component]
+pub fn Dashboard(
+    /// Current navigation entry.
+    active: Nav,
+    /// Page heading.
+    title: &'static str,
+    /// Renders the page for the signed-in member.
+    page: Callback<Me, AnyView>,
+) -> impl IntoView {
+    let viewer = Resource::new(|| (), |_| get_viewer());
+    view! {
+        <Suspense fallback=|| view! { <p class="p-8 text-sm text-slate-500">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match viewer.await {
+                    Ok(Viewer::SignedIn(me)) => {
+                        view! { <Frame me=me.clone() active title>{page.run(me)}</Frame> }.into_any()
+                    }
+                    Ok(Viewer::NeedsSetup) => view! { <Redirect path="/setup"/> }.into_any(),
+                    Ok(Viewer::SignedOut { .. }) => view! { <Redirect path="/sign-in"/> }.into_any(),
+                    Err(e) => {
+                        view! {
+                            <main class="mx-auto max-w-lg p-8">
+                                <p role="alert" class="rounded-lg border border-red-200 bg-red-50 p-4 text-red-800">
+                                    {e.summary()}
+                                </p>
+                            </main>
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Frame(me: Me, active: Nav, title: &'static str, children: Children) -> impl IntoView {
+    let sign_out = ServerAction::<SignOut>::new();
+    let link = move |nav: Nav, href: &'static str, label: &'static str, icon: &'static str| {
+        let current = nav == active;
+        view! {
+            <a
+                href=href
+                aria-current=if current { Some("page") } else { None }
+                class=format!(
+                    "flex items-center gap-3 rounded-lg px-3 py-2 text-sm font-medium transition focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-400 {}",
+                    if current { "bg-white/10 text-white" } else { "text-slate-300 hover:bg-white/5 hover:text-white" },
+                )
+            >
+                <svg class="h-5 w-5 flex-none opacity-80" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.8" aria-hidden="true">
+                    <path stroke-linecap="round" stroke-linejoin="round" d=icon></path>
+                </svg>
+                <span>{label}</span>
+            </a>
+        }
+    };
+    let role_badge = match me.role {
+        Role::Owner => "bg-indigo-50 text-indigo-700 ring-indigo-600/20",
+        Role::Admin => "bg-sky-50 text-sky-700 ring-sky-600/20",
+        Role::Viewer => "bg-slate-100 text-slate-700 ring-slate-600/20",
+    };
+    view! {
+        <div class="min-h-screen lg:flex">
+            <aside class="bg-slate-900 lg:fixed lg:inset-y-0 lg:flex lg:w-64 lg:flex-col">
+                <div class="flex items-center justify-between gap-4 px-4 py-4 lg:px-5 lg:py-6">
+                    <a href="/" class="rounded-md focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-400">
+                        <Logo dark=true/>
+                    </a>
+                    <span class="truncate rounded-md bg-white/5 px-2 py-1 text-xs font-medium text-slate-300 lg:hidden">
+                        {me.org_name.clone()}
+                    </span>
+                </div>
+                <nav aria-label="Dashboard" class="flex gap-1 overflow-x-auto px-3 pb-3 lg:flex-1 lg:flex-col lg:px-3 lg:pb-0">
+                    {link(Nav::Overview, "/", "Overview", "M3 13h8V3H3v10Zm0 8h8v-6H3v6Zm10 0h8V11h-8v10Zm0-18v6h8V3h-8Z")}
+                    {link(Nav::Keys, "/keys", "API keys", "M15.75 5.25a3 3 0 0 1 3 3m3 0a6 6 0 0 1-7.03 5.91c-.57-.1-1.17.03-1.58.44L10.5 17.25H8.25v2.25H6v2.25H2.25v-2.81c0-.6.24-1.17.66-1.59l5.96-5.96c.41-.41.54-1.01.44-1.58A6 6 0 1 1 21.75 8.25Z")}
+                    <a
+                        href="/docs"
+                        rel="external"
+                        class="flex items-center gap-3 rounded-lg px-3 py-2 text-sm font-medium text-slate-300 transition hover:bg-white/5 hover:text-white focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-400"
+                    >
+                        <svg class="h-5 w-5 flex-none opacity-80" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.8" aria-hidden="true">
+                            <path stroke-linecap="round" stroke-linejoin="round" d="M17.25 6.75 22.5 12l-5.25 5.25m-10.5 0L1.5 12l5.25-5.25m7.5-3-4.5 16.5"></path>
+                        </svg>
+                        <span class="whitespace-nowrap">"API docs"</span>
+                    </a>
+                </nav>
+                <div class="hidden border-t border-white/10 p-4 lg:block">
+                    <p class="text-xs uppercase tracking-wider text-slate-500">"Organization"</p>
+                    <p class="mt-1 truncate text-sm font-medium text-white">{me.org_name.clone()}</p>
+                    <p class="font-mono text-xs text-slate-400">{me.org_slug.clone()}</p>
+                </div>
+            </aside>
+            <div class="flex-1 lg:pl-64">
+                <header class="flex flex-wrap items-center justify-between gap-3 border-b border-slate-200 bg-white px-4 py-3 sm:px-8">
+                    <h1 class="text-xl font-semibold tracking-tight text-slate-900">{title}</h1>
+                    <div class="flex items-center gap-3">
+                        <span class="hidden text-sm text-slate-600 sm:inline" data-testid="member-email">{me.email.clone()}</span>
+                        <span class=format!("rounded-full px-2 py-0.5 text-xs font-semibold uppercase tracking-wide ring-1 ring-inset {role_badge}") data-testid="member-role">
+                            {me.role.as_str()}
+                        </span>
+                        <ActionForm action=sign_out>
+                            <button
+                                type="submit"
+                                class="rounded-lg border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-700 shadow-sm transition hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500"
+                            >
+                                "Sign out"
+                            </button>
+                        </ActionForm>
+                    </div>
+                </header>
+                <main class="px-4 py-6 sm:px-8 sm:py-8">{children()}</main>
+            </div>
+        </div>
+    }
+}

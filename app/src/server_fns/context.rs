@@ -1,0 +1,155 @@
+//! Server-side plumbing shared by the server functions: the state the server provides, the
+//! request's session and origin, cookies, and how a plain (no-JavaScript) form post learns
+//! about its errors.
+
+use std::{net::IpAddr, net::SocketAddr, sync::Arc};
+
+use axum::{
+    extract::ConnectInfo,
+    http::{header, request::Parts, HeaderValue, StatusCode},
+};
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+use tessera_api::{member_auth, services::sessions::SignedInMember, services::sign_in::SignInGuard, AppState};
+use tessera_core::Role;
+
+use crate::error::AppError;
+
+/// The services' state, provided by the server (`tessera-server`'s `web::router`).
+pub fn state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| missing("AppState"))
+}
+
+/// The sign-in limiter, provided by the server.
+pub fn guard() -> Result<Arc<SignInGuard>, AppError> {
+    use_context::<Arc<SignInGuard>>().ok_or_else(|| missing("SignInGuard"))
+}
+
+fn parts() -> Result<Parts, AppError> {
+    use_context::<Parts>().ok_or_else(|| missing("request parts"))
+}
+
+fn missing(what: &str) -> AppError {
+    tracing::error!("dashboard: {what} was not provided to the server function");
+    AppError::Internal
+}
+
+/// The signed-in member of this request, if any.
+pub async fn member() -> Result<Option<SignedInMember>, AppError> {
+    let (state, parts) = (state()?, parts()?);
+    Ok(member_auth::member(&state, &parts.headers).await?)
+}
+
+/// The signed-in member, if their role includes `role`.
+///
+/// # Errors
+/// [`AppError::SignedOut`] without a live session; [`AppError::Forbidden`] for a weaker role.
+pub async fn require(role: Role) -> Result<SignedInMember, AppError> {
+    let member = member().await?.ok_or(AppError::SignedOut)?;
+    member.require(role)?;
+    Ok(member)
+}
+
+/// Refuses a cross-site request (see [`member_auth::check_origin`]).
+pub fn check_origin() -> Result<(), AppError> {
+    let (state, parts) = (state()?, parts()?);
+    member_auth::check_origin(&parts.headers, &state.config).map_err(|e| {
+        tracing::warn!("dashboard: cross-site request refused");
+        AppError::from(e)
+    })
+}
+
+/// The session cookie of this request, if any.
+pub fn session_cookie() -> Option<String> {
+    parts().ok().and_then(|p| member_auth::session_token(&p.headers))
+}
+
+/// The peer's IP address (the server runs with connect info).
+pub fn client_ip() -> Option<IpAddr> {
+    parts().ok()?.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+}
+
+/// Adds a `Set-Cookie` header to the response.
+pub fn set_cookie(value: HeaderValue) {
+    if let Some(res) = use_context::<ResponseOptions>() {
+        res.append_header(header::SET_COOKIE, value);
+    }
+}
+
+/// Whether `Secure` belongs on cookies.
+pub fn secure_cookies() -> bool {
+    state().map(|s| member_auth::secure_cookies(&s.config)).unwrap_or(true)
+}
+
+/// Whether this request is a plain HTML form post (JavaScript off): the browser then expects a
+/// page, not data, so results travel by redirect.
+pub fn plain_form() -> bool {
+    parts()
+        .ok()
+        .and_then(|p| p.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
+        .unwrap_or(false)
+}
+
+/// Finishes a form's server function: on success redirects to `success_to` (if given); on
+/// failure of a plain form post, redirects back to `form_page` with the error in the query
+/// (`?error=…&field_<name>=…`), which the page shows next to the fields. With JavaScript the
+/// error is returned as is and shown by the form's action.
+pub fn finish<T>(result: Result<T, AppError>, success_to: Option<&str>, form_page: &str) -> Result<T, AppError> {
+    match &result {
+        Ok(_) => {
+            if let Some(to) = success_to {
+                leptos_axum::redirect(to);
+            }
+        }
+        Err(e) if plain_form() => leptos_axum::redirect(&error_url(form_page, e)),
+        Err(e) => {
+            if let Some(res) = use_context::<ResponseOptions>() {
+                res.set_status(status(e));
+            }
+        }
+    }
+    result
+}
+
+/// The HTTP status of a failed (JavaScript) call: 4xx for what the caller can fix, 5xx otherwise.
+fn status(e: &AppError) -> StatusCode {
+    match e {
+        AppError::SignedOut | AppError::WrongCredentials => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+        AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::NotFound(_) => StatusCode::NOT_FOUND,
+        AppError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+        AppError::Request(_) => StatusCode::BAD_REQUEST,
+        AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// `page` with `error` and `field_<name>` query parameters describing `e`.
+fn error_url(page: &str, e: &AppError) -> String {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    let enc = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
+    let mut url = format!("{page}{}error={}", if page.contains('?') { '&' } else { '?' }, enc(&e.summary()));
+    if let AppError::Invalid(fields) = e {
+        for f in fields {
+            url.push_str(&format!("&field_{}={}", enc(&f.field), enc(&f.message)));
+        }
+    }
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_travel_in_the_query() {
+        let e = AppError::Invalid(vec![tessera_core::FieldError::new("name", "must not be empty")]);
+        assert_eq!(
+            error_url("/keys", &e),
+            "/keys?error=Some%20fields%20need%20attention%2E&field_name=must%20not%20be%20empty"
+        );
+        assert_eq!(error_url("/a?x=1", &AppError::WrongCredentials), "/a?x=1&error=Wrong%20email%20or%20password%2E");
+    }
+}

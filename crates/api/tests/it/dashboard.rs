@@ -1,0 +1,180 @@
+//! The dashboard's services: first-run setup, sign-in (same answer for a wrong email and a wrong
+//! password, throttling), sessions and role checks.
+
+use std::{net::IpAddr, time::Duration};
+
+use secrecy::SecretString;
+use tessera_api::services::{
+    self, sessions,
+    setup::{self, SetupStatus},
+    sign_in::{self, SignInError, SignInGuard},
+};
+use tessera_core::{Error, Role};
+
+use crate::helpers::TestApp;
+
+const PASSWORD: &str = "correct horse battery";
+
+fn pw(s: &str) -> SecretString {
+    SecretString::from(s.to_owned())
+}
+
+async fn set_up(app: &TestApp) -> tessera_core::Org {
+    setup::first_run(&app.state, "Acme Inc.", "acme", "Owner@Example.com", pw(PASSWORD)).await.unwrap().0
+}
+
+#[tokio::test]
+async fn first_run_creates_the_org_and_owner_once() {
+    let app = TestApp::new().await;
+    assert_eq!(setup::status(&app.state).await.unwrap(), SetupStatus::NeedsSetup);
+
+    let err = setup::first_run(&app.state, " ", "Bad Slug", "nope", pw("short")).await.unwrap_err();
+    let Error::Invalid(fields) = err else { panic!("{err:?}") };
+    let names: Vec<_> = fields.iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(names, ["org_name", "slug", "email", "password"]);
+    assert_eq!(setup::status(&app.state).await.unwrap(), SetupStatus::NeedsSetup, "nothing was written");
+
+    let (org, owner) =
+        setup::first_run(&app.state, "Acme Inc.", "acme", "Owner@Example.com", pw(PASSWORD)).await.unwrap();
+    assert_eq!((org.slug.as_str(), owner.email.as_str(), owner.role), ("acme", "owner@example.com", Role::Owner));
+    assert!(owner.password_hash.starts_with("$argon2id$"), "hashed, not stored in clear");
+    assert_eq!(setup::status(&app.state).await.unwrap(), SetupStatus::SingleOrg(org));
+
+    let err = setup::first_run(&app.state, "Evil", "evil", "evil@example.com", pw(PASSWORD)).await.unwrap_err();
+    assert!(matches!(err, Error::Conflict { code: "setup_done", .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn concurrent_first_runs_give_one_org() {
+    let app = TestApp::new().await;
+    let runs: Vec<_> = (0..4)
+        .map(|i| {
+            let state = app.state.clone();
+            tokio::spawn(async move {
+                setup::first_run(&state, "Org", &format!("org-{i}"), "o@example.com", pw(PASSWORD)).await
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for run in runs {
+        match run.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(Error::Conflict { code: "setup_done", .. }) => {}
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(ok, 1);
+    assert!(matches!(setup::status(&app.state).await.unwrap(), SetupStatus::SingleOrg(_)));
+}
+
+#[tokio::test]
+async fn wrong_email_and_wrong_password_get_the_same_answer() {
+    let app = TestApp::new().await;
+    let guard = SignInGuard::new();
+    let err = sign_in::sign_in(&app.state, &guard, "", "owner@example.com", pw(PASSWORD), None).await.unwrap_err();
+    assert!(matches!(err, SignInError::NeedsSetup), "{err:?}");
+    set_up(&app).await;
+
+    let wrong_password =
+        sign_in::sign_in(&app.state, &guard, "", "owner@example.com", pw("not the password"), None).await.unwrap_err();
+    let wrong_email =
+        sign_in::sign_in(&app.state, &guard, "", "nobody@example.com", pw(PASSWORD), None).await.unwrap_err();
+    let wrong_org =
+        sign_in::sign_in(&app.state, &guard, "other", "owner@example.com", pw(PASSWORD), None).await.unwrap_err();
+    for err in [&wrong_password, &wrong_email, &wrong_org] {
+        assert!(matches!(err, SignInError::WrongCredentials), "{err:?}");
+        assert_eq!(err.to_string(), "wrong email or password");
+    }
+
+    let ok = sign_in::sign_in(&app.state, &guard, "", " OWNER@example.com ", pw(PASSWORD), None).await.unwrap();
+    assert_eq!((ok.member.email.as_str(), ok.member.role), ("owner@example.com", Role::Owner));
+    let again = sign_in::sign_in(&app.state, &guard, "acme", "owner@example.com", pw(PASSWORD), None).await.unwrap();
+    assert_ne!(again.token.expose(), ok.token.expose(), "each sign-in gets its own session");
+}
+
+#[tokio::test]
+async fn unknown_emails_cost_a_password_verification() {
+    let app = TestApp::new().await;
+    set_up(&app).await;
+    let guard = SignInGuard::new();
+    let time = |email: &'static str| {
+        let (state, guard) = (&app.state, &guard);
+        async move {
+            let start = std::time::Instant::now();
+            for _ in 0..3 {
+                let _ = sign_in::sign_in(state, guard, "", email, pw("wrong password!"), None).await;
+            }
+            start.elapsed()
+        }
+    };
+    let known = time("owner@example.com").await;
+    let unknown = time("nobody@example.com").await;
+    // Both verify an argon2id hash (tens of milliseconds each); without the dummy hash the
+    // unknown email would answer in well under a millisecond.
+    let ratio = unknown.as_secs_f64() / known.as_secs_f64();
+    assert!(ratio > 0.5, "known {known:?}, unknown {unknown:?}");
+}
+
+#[tokio::test]
+async fn repeated_failures_are_throttled_per_email_and_per_address() {
+    let app = TestApp::new().await;
+    set_up(&app).await;
+    let ip: IpAddr = "203.0.113.7".parse().unwrap();
+    let other_ip: IpAddr = "203.0.113.8".parse().unwrap();
+    let guard = SignInGuard::with_limits(2, Duration::from_secs(3600), 4, Duration::from_secs(3600));
+    let attempt = |email: &'static str, password: &'static str, ip: IpAddr| {
+        let (state, guard) = (&app.state, &guard);
+        async move { sign_in::sign_in(state, guard, "", email, pw(password), Some(ip)).await }
+    };
+
+    // The burst (2) and one more failure are verified; then the email must wait, even with the
+    // right password and from another address.
+    for _ in 0..3 {
+        assert!(matches!(attempt("owner@example.com", "wrong", ip).await, Err(SignInError::WrongCredentials)));
+    }
+    let err = attempt("owner@example.com", PASSWORD, other_ip).await.unwrap_err();
+    let SignInError::TooManyAttempts { retry_after_seconds } = err else { panic!("{err:?}") };
+    assert!((1..=3600).contains(&retry_after_seconds));
+
+    // The address has 3 failures; 2 more (other emails) exhaust it, and then it is refused for
+    // every email.
+    for email in ["a@example.com", "b@example.com"] {
+        assert!(matches!(attempt(email, "wrong", ip).await, Err(SignInError::WrongCredentials)));
+    }
+    assert!(matches!(attempt("c@example.com", "wrong", ip).await, Err(SignInError::TooManyAttempts { .. })));
+    // Another address with another email is still verified (and told it is wrong).
+    assert!(matches!(attempt("someone@example.com", "wrong", other_ip).await, Err(SignInError::WrongCredentials)));
+}
+
+#[tokio::test]
+async fn sessions_authenticate_until_signed_out() {
+    let app = TestApp::new().await;
+    let org = set_up(&app).await;
+    let guard = SignInGuard::new();
+    let signed_in = sign_in::sign_in(&app.state, &guard, "", "owner@example.com", pw(PASSWORD), None).await.unwrap();
+    let token = signed_in.token.expose().to_owned();
+
+    let member = sessions::authenticate(&app.state, &token).await.unwrap().expect("live session");
+    assert_eq!((member.org.id, member.role), (org.id, Role::Owner));
+    assert!(sessions::authenticate(&app.state, "not-a-token").await.unwrap().is_none());
+    assert!(sessions::authenticate(&app.state, &"A".repeat(43)).await.unwrap().is_none());
+
+    sessions::end(&app.state, &token).await.unwrap();
+    assert!(sessions::authenticate(&app.state, &token).await.unwrap().is_none(), "sign-out deletes the session");
+    assert_eq!(sessions::purge_expired(&app.state).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn roles_are_checked_in_order() {
+    let app = TestApp::new().await;
+    let org = set_up(&app).await;
+    let viewer = services::members::add(&app.state, org.id, "v@example.com", Role::Viewer, pw(PASSWORD)).await.unwrap();
+    let guard = SignInGuard::new();
+    let v = sign_in::sign_in(&app.state, &guard, "", "v@example.com", pw(PASSWORD), None).await.unwrap().member;
+    assert_eq!(v.member_id, viewer.id);
+    assert!(v.require(Role::Viewer).is_ok());
+    let err = v.require(Role::Admin).unwrap_err();
+    assert!(matches!(err, Error::Forbidden(ref m) if m.contains("admin")), "{err:?}");
+    let owner = sign_in::sign_in(&app.state, &guard, "", "owner@example.com", pw(PASSWORD), None).await.unwrap().member;
+    assert!(owner.require(Role::Owner).is_ok() && owner.require(Role::Admin).is_ok());
+}
