@@ -32,7 +32,9 @@ export default defineConfig({
   fullyParallel: false,
   retries: 0,
   workers: 1,
-  reporter: "list",
+  // scripts/e2e reads the JSON report to decide pass or fail: cargo-leptos' own exit status
+  // does not say whether the build or the specs failed.
+  reporter: [["list"], ["json", { outputFile: process.env.TESSERA_E2E_RESULTS ?? "test-results/results.json" }]],
   use: {
     baseURL,
     trace: "retain-on-failure",
