@@ -282,43 +282,31 @@ macro_rules! impl_store {
 
                 async fn insert_user_tokens(&self, batch: &[(OrgId, NewUserToken)]) -> Result<Vec<Result<UserToken>>> {
                     let mut tx = self.begin_write().await.map_err(storage)?;
-                    let mut results = Vec::with_capacity(batch.len());
-                    for (org_id, new) in batch {
-                        let (by_key, by_member) = user_token::issuer_columns(new.issued_by);
-                        let inserted = sqlx::query_as::<_, UserTokenRow>(user_token::INSERT_USER_TOKEN_OR_NOTHING)
-                            .bind(new.id.0)
-                            .bind(org_id.0)
-                            .bind(new.user_id.0)
-                            .bind(new.signing_key_id.0)
-                            .bind(micros(new.issued_at))
-                            .bind(micros_opt(new.expires_at))
-                            .bind(new.is_default)
-                            .bind(by_key)
-                            .bind(by_member)
-                            .fetch_optional(&mut *tx)
-                            .await;
-                        match inserted {
-                            Ok(Some(row)) => results.push(row.into_user_token()),
-                            Ok(None) => {
-                                // Nothing inserted: no such user in the org, or (for a default
-                                // token) the user already has a live one.
-                                let user_exists = new.is_default
-                                    && sqlx::query(user::USER_EXISTS)
-                                        .bind(org_id.0)
-                                        .bind(new.user_id.0)
-                                        .fetch_optional(&mut *tx)
-                                        .await
-                                        .map_err(storage)?
-                                        .is_some();
-                                results.push(Err(if user_exists {
-                                    Error::Conflict {
-                                        code: "default_token_exists",
-                                        message: "the user already has a default token".into(),
-                                    }
-                                } else {
-                                    Error::not_found("user")
-                                }));
-                            }
+                    // One multi-row statement per power-of-two slice of the batch: a PostgreSQL
+                    // round trip (or a SQLite worker-thread hop) per statement, not per row.
+                    let mut inserted: std::collections::HashMap<uuid::Uuid, UserTokenRow> =
+                        std::collections::HashMap::with_capacity(batch.len());
+                    let mut rest = batch;
+                    for size in user_token::statement_sizes(batch.len()) {
+                        let (chunk, tail) = rest.split_at(size);
+                        rest = tail;
+                        let sql = user_token::insert_user_tokens_or_nothing(size);
+                        let mut query = sqlx::query_as::<_, UserTokenRow>(&sql);
+                        for (org_id, new) in chunk {
+                            let (by_key, by_member) = user_token::issuer_columns(new.issued_by);
+                            query = query
+                                .bind(new.id.0)
+                                .bind(org_id.0)
+                                .bind(new.user_id.0)
+                                .bind(new.signing_key_id.0)
+                                .bind(micros(new.issued_at))
+                                .bind(micros_opt(new.expires_at))
+                                .bind(new.is_default)
+                                .bind(by_key)
+                                .bind(by_member);
+                        }
+                        match query.fetch_all(&mut *tx).await {
+                            Ok(rows) => inserted.extend(rows.into_iter().map(|row| (row.id(), row))),
                             Err(_) => {
                                 // A failing statement (a user deleted under the batch breaks a
                                 // foreign key) aborts a PostgreSQL transaction: give the batch up
@@ -331,6 +319,31 @@ macro_rules! impl_store {
                                 return Ok(results);
                             }
                         }
+                    }
+                    let mut results = Vec::with_capacity(batch.len());
+                    for (org_id, new) in batch {
+                        if let Some(row) = inserted.remove(&new.id.0) {
+                            results.push(row.into_user_token());
+                            continue;
+                        }
+                        // Nothing inserted: no such user in the org, or (for a default token) the
+                        // user already has a live one.
+                        let user_exists = new.is_default
+                            && sqlx::query(user::USER_EXISTS)
+                                .bind(org_id.0)
+                                .bind(new.user_id.0)
+                                .fetch_optional(&mut *tx)
+                                .await
+                                .map_err(storage)?
+                                .is_some();
+                        results.push(Err(if user_exists {
+                            Error::Conflict {
+                                code: "default_token_exists",
+                                message: "the user already has a default token".into(),
+                            }
+                        } else {
+                            Error::not_found("user")
+                        }));
                     }
                     tx.commit().await.map_err(storage)?;
                     Ok(results)

@@ -26,16 +26,67 @@ pub(crate) const INSERT_USER_TOKEN: &str = concat!(
     user_token_columns!()
 );
 
-/// [`INSERT_USER_TOKEN`] that inserts nothing, without an error, where a unique index clashes
-/// (a second live default token), so one row's clash does not abort a batch's transaction.
-/// No row back means: the user is not in the org, or it already has a live default token.
-pub(crate) const INSERT_USER_TOKEN_OR_NOTHING: &str = concat!(
-    "insert into user_token (id, org_id, user_id, signing_key_id, issued_at, expires_at, is_default, ",
-    "issued_by_api_key_id, issued_by_member_id) ",
-    "select $1, $2, $3, $4, $5, $6, $7, $8, $9 from end_user where org_id = $2 and id = $3 ",
-    "on conflict do nothing returning ",
-    user_token_columns!()
-);
+/// Most rows one [`insert_user_tokens_or_nothing`] statement takes: 256 (2,304 parameters, far
+/// below SQLite's 32,766 and PostgreSQL's 65,535).
+pub(crate) const MAX_ROWS_PER_INSERT: usize = 256;
+
+/// [`INSERT_USER_TOKEN`] for `rows` rows in one statement that inserts nothing, without an error, where a unique index clashes (a second live default token), so one row's clash does not abort the batch (1 to
+/// [`MAX_ROWS_PER_INSERT`]): row `i` binds `$(9i+1)`…`$(9i+9)` in the order of
+/// [`INSERT_USER_TOKEN`]. Rows are inserted in batch order. Rows whose user is not in the org,
+/// or that would be a second live default token, are skipped; `returning` gives the inserted
+/// rows, in no particular order.
+///
+/// `VALUES` columns are named `column1`… on both SQLite and PostgreSQL. The `where` clause also
+/// settles SQLite's parsing ambiguity between a join's `ON` and the upsert's `ON CONFLICT`
+/// (sqlite.org/lang_upsert.html §2.2).
+pub(crate) fn insert_user_tokens_or_nothing(rows: usize) -> String {
+    debug_assert!((1..=MAX_ROWS_PER_INSERT).contains(&rows));
+    let mut sql = String::with_capacity(300 + rows * 48);
+    sql.push_str(
+        "insert into user_token (id, org_id, user_id, signing_key_id, issued_at, expires_at, is_default, \
+         issued_by_api_key_id, issued_by_member_id) \
+         select v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8, v.column9 \
+         from (values ",
+    );
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for col in 1..=9 {
+            if col > 1 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(row * 9 + col).to_string());
+        }
+        // column10: the row's place in the batch, so rows go in (and the first of two default
+        // tokens wins) in batch order, whatever join order the planner picks.
+        sql.push_str(", ");
+        sql.push_str(&row.to_string());
+        sql.push(')');
+    }
+    sql.push_str(
+        ") as v, end_user u where u.org_id = v.column2 and u.id = v.column3 order by v.column10 \
+         on conflict do nothing returning ",
+    );
+    sql.push_str(user_token_columns!());
+    sql
+}
+
+/// Splits `len` rows into statement sizes that are powers of two, largest first (37 → 32, 4,
+/// 1), so that at most 9 distinct statements exist and each connection's prepared-statement
+/// cache keeps them all.
+pub(crate) fn statement_sizes(mut len: usize) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        if len == 0 {
+            return None;
+        }
+        let size = MAX_ROWS_PER_INSERT.min(1 << len.ilog2());
+        len -= size;
+        Some(size)
+    })
+}
 
 /// `$1` org_id, `$2` user_id.
 pub(crate) const DEFAULT_USER_TOKEN: &str = concat!(
@@ -108,6 +159,11 @@ pub(crate) struct UserTokenRow {
 }
 
 impl UserTokenRow {
+    /// The row's id.
+    pub(crate) fn id(&self) -> Uuid {
+        self.id
+    }
+
     /// The domain token.
     ///
     /// # Errors
@@ -145,6 +201,27 @@ pub(crate) fn issuer_columns(issued_by: Option<IssuedBy>) -> (Option<Uuid>, Opti
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batches_split_into_power_of_two_statements() {
+        assert_eq!(statement_sizes(0).collect::<Vec<_>>(), Vec::<usize>::new());
+        assert_eq!(statement_sizes(1).collect::<Vec<_>>(), [1]);
+        assert_eq!(statement_sizes(37).collect::<Vec<_>>(), [32, 4, 1]);
+        assert_eq!(statement_sizes(512).collect::<Vec<_>>(), [256, 256]);
+        assert_eq!(statement_sizes(600).collect::<Vec<_>>(), [256, 256, 64, 16, 8]);
+        for n in 0..1100 {
+            assert_eq!(statement_sizes(n).sum::<usize>(), n);
+        }
+    }
+
+    #[test]
+    fn a_multi_row_insert_numbers_its_parameters_row_by_row() {
+        let sql = insert_user_tokens_or_nothing(2);
+        assert!(sql.contains(
+            "from (values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0), ($10, $11, $12, $13, $14, $15, $16, $17, $18, 1)) as v"
+        ), "{sql}");
+        assert!(!sql.contains("$19"));
+    }
 
     #[test]
     fn listing_sql_numbers_parameters_densely() {
