@@ -194,6 +194,11 @@ pub fn markdown(header: &Header, hello: Option<&Figures>, backends: &[BackendRep
         thousands(header.tokens as f64)
     );
     let _ = writeln!(out, "- RSS: the server's peak resident set (`VmHWM`) during each call");
+    let _ = writeln!(
+        out,
+        "- calls: `POST /v1/user-tokens` adds a token row for a seeded user; `GET /token` is a returning user's \
+         (their permanent token was created while seeding); introspection rotates over live JWTs"
+    );
     for backend in backends {
         let _ = writeln!(
             out,

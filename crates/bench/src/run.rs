@@ -213,7 +213,8 @@ async fn drive(
     if introspect_bodies.is_empty() {
         bail!("seeding collected no JWT to introspect");
     }
-    let users = args.users;
+    // Returning users: their permanent token exists, as on every page load after the first.
+    let returning = seeded.returning_users;
 
     let mut rows = Vec::new();
     let bodies = issue_bodies.clone();
@@ -225,7 +226,7 @@ async fn drive(
     );
     rows.push(
         measure_call(&mut server, &target, config, Call::GetToken, Check::Success, move |n| {
-            RequestSpec::get(format!("/token?account={}&platform={}", seed::account(n % users), seed::PLATFORM))
+            RequestSpec::get(format!("/token?account={}&platform={}", seed::account(n % returning), seed::PLATFORM))
         })
         .await?,
     );

@@ -1,5 +1,7 @@
 //! Seeding over HTTP: users with `POST /v1/users`, then extra tokens with `POST /v1/user-tokens`
-//! until the org holds the asked number of token rows. Runs on the load generator's keep-alive
+//! until the org holds the asked number of token rows, then the permanent (default) token of the
+//! first users with claimr's `GET /token`, so that the measured `GET /token` calls are those of
+//! returning users. Runs on the load generator's keep-alive
 //! connections and prints progress every few seconds.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,14 +32,19 @@ pub struct Seeded {
     pub user_ids: Vec<String>,
     /// Live JWTs for introspection.
     pub jwts: Vec<String>,
-    /// Token rows the org holds (users' tokens included).
+    /// Token rows the org holds (users' tokens and permanent tokens included).
     pub token_rows: u64,
+    /// Users `0..returning_users` have their permanent token already (`GET /token` was called
+    /// once for each while seeding).
+    pub returning_users: u64,
     /// Wall time of the seeding, in seconds.
     pub seconds: f64,
 }
 
 /// Seeds `users` users and `tokens - users` extra tokens spread round-robin over them, keeping
-/// up to `pool` JWTs (the extra tokens' first, then the users' own).
+/// up to `pool` JWTs (the extra tokens' first, then the users' own); then calls `GET /token` once
+/// for each of the first `min(users, pool)` users, which creates their permanent tokens (that
+/// many more token rows).
 ///
 /// # Errors
 /// Any seeding request that fails (non-2xx, or transport errors [`ATTEMPTS`] times in a row).
@@ -97,8 +104,24 @@ pub async fn seed(target: &Target, connections: usize, users: u64, tokens: u64, 
     .collect::<Vec<_>>();
     jwts.extend(user_jwts);
     jwts.truncate(pool);
+    let returning_users = users.min(pool as u64);
+    run_jobs(
+        target,
+        connections,
+        returning_users,
+        "permanent tokens",
+        |i| RequestSpec::get(format!("/token?account={}&platform={PLATFORM}", account(i))),
+        |_, _| Ok(()),
+    )
+    .await?;
     let user_ids = Arc::try_unwrap(ids).unwrap_or_else(|shared| shared.as_ref().clone());
-    Ok(Seeded { user_ids, jwts, token_rows: tokens, seconds: started.elapsed().as_secs_f64() })
+    Ok(Seeded {
+        user_ids,
+        jwts,
+        token_rows: tokens + returning_users,
+        returning_users,
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }
 
 /// Sends requests `make(0..total)` over `connections` keep-alive connections, parses each 2xx
@@ -212,7 +235,14 @@ mod tests {
 
     use std::sync::atomic::AtomicU64;
 
-    use axum::{extract::State, http::StatusCode, routing::post, Json, Router};
+    use std::collections::HashMap;
+
+    use axum::{
+        extract::{Query, State},
+        http::StatusCode,
+        routing::{get, post},
+        Json, Router,
+    };
     use serde_json::{json, Value};
 
     #[test]
@@ -221,7 +251,8 @@ mod tests {
         assert_eq!(account(99_999), "u99999");
     }
 
-    /// A stand-in for Tessera's two seeding calls, counting the tokens it issued.
+    /// A stand-in for Tessera's three seeding calls, counting the tokens it issued (permanent
+    /// tokens included, each account's once).
     async fn fake_tessera(fail_tokens: bool) -> (Target, Arc<AtomicU64>) {
         let issued = Arc::new(AtomicU64::new(0));
         let app = Router::new()
@@ -248,6 +279,14 @@ mod tests {
                     (StatusCode::CREATED, Json(json!({"id": "t", "user_token": format!("token-of-{user}")})))
                 }),
             )
+            .route(
+                "/token",
+                get(|State(issued): State<Arc<AtomicU64>>, Query(q): Query<HashMap<String, String>>| async move {
+                    assert_eq!(q.get("platform").map(String::as_str), Some(PLATFORM));
+                    issued.fetch_add(1, Ordering::Relaxed);
+                    Json(json!({"token": format!("permanent-of-{}", q["account"]), "user_id": "x"}))
+                }),
+            )
             .with_state(issued.clone());
         let listener = crate::server::bind_free_port().await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -262,9 +301,10 @@ mod tests {
         // User i has account u<i>, in order, whatever connection created it.
         let expected: Vec<String> = (0..10).map(|i| format!("id-u{i}")).collect();
         assert_eq!(seeded.user_ids, expected);
-        assert_eq!(seeded.token_rows, 25);
-        // 10 users' tokens + 15 extra tokens were issued.
-        assert_eq!(issued.load(Ordering::Relaxed), 25);
+        // 10 users' tokens + 15 extra tokens + the 10 users' permanent tokens.
+        assert_eq!(seeded.token_rows, 35);
+        assert_eq!(seeded.returning_users, 10);
+        assert_eq!(issued.load(Ordering::Relaxed), 35);
         // The pool holds the first extra tokens (spread round-robin over the users), then users' own.
         assert_eq!(seeded.jwts.len(), 12);
         assert_eq!(seeded.jwts[0], "token-of-id-u0");
@@ -278,6 +318,7 @@ mod tests {
         let (target, _) = fake_tessera(false).await;
         let seeded = seed(&target, 3, 5, 5, 100).await.unwrap();
         assert_eq!(seeded.jwts.len(), 5);
+        assert_eq!(seeded.returning_users, 5, "no more returning users than users");
         assert!(seeded.jwts.iter().all(|jwt| jwt.starts_with("user-jwt-")), "{:?}", seeded.jwts);
     }
 
