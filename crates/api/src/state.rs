@@ -4,7 +4,11 @@ use std::sync::Arc;
 
 use tessera_core::{OrgSlug, Store};
 
-use crate::{crypto::KeyRing, group_commit::TokenWriter, services::api_keys::ApiKeyCache};
+use crate::{
+    crypto::KeyRing,
+    group_commit::TokenWriter,
+    services::{api_keys::ApiKeyCache, users::UserIdentities},
+};
 
 /// Settings the API needs from the server's configuration.
 #[derive(Clone, Debug)]
@@ -39,6 +43,8 @@ pub struct AppState {
     pub api_key_cache: Arc<ApiKeyCache>,
     /// Inserts new token rows with group commit.
     pub token_writer: Arc<TokenWriter>,
+    /// Users recently named by id, for the immutable part of their claims.
+    pub user_identities: Arc<UserIdentities>,
 }
 
 impl AppState {
@@ -48,6 +54,13 @@ impl AppState {
     /// Outside a Tokio runtime.
     pub fn new(store: Arc<dyn Store>, keys: KeyRing, config: ApiConfig) -> Self {
         let token_writer = Arc::new(TokenWriter::spawn(store.clone()));
-        Self { store, keys: Arc::new(keys), config: Arc::new(config), api_key_cache: Arc::default(), token_writer }
+        Self {
+            store,
+            keys: Arc::new(keys),
+            config: Arc::new(config),
+            api_key_cache: Arc::default(),
+            token_writer,
+            user_identities: Arc::default(),
+        }
     }
 }

@@ -59,7 +59,9 @@ async fn issue(
     AppJson(body): AppJson<IssueTokenIn>,
 ) -> Result<(StatusCode, Json<IssuedTokenOut>), ApiError> {
     let lifetime = tokens::Lifetime::from_request(body.ttl_seconds, body.permanent)?;
-    let user = users::get(&state, key.org.id, body.user).await?;
+    // Only the user's immutable identity goes into the token; the row insert itself checks that
+    // the user still exists.
+    let user = users::identity(&state, key.org.id, body.user).await?;
     let issued = tokens::issue(&state, &key.org, &user, lifetime, Some(IssuedBy::ApiKey(key.key_id))).await?;
     let out = IssuedTokenOut {
         id: issued.token.id.to_string(),

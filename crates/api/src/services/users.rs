@@ -1,9 +1,11 @@
 //! End users: create-or-update by `(platform, account)`, and lookup.
 
+use std::sync::Arc;
 use tessera_core::{
     error::Validation, user::validate_display_name, Account, Error, Metadata, OrgId, Page, PageRequest, Platform,
     Result, User, UserId, UserPatch, UserQuery, UserUpsert,
 };
+
 use uuid::Uuid;
 
 use super::now;
@@ -49,6 +51,52 @@ pub async fn upsert(state: &AppState, org_id: OrgId, input: UpsertInput) -> Resu
 /// `NotFound { entity: "user" }`, also for another org's user; storage errors.
 pub async fn get(state: &AppState, org_id: OrgId, user_id: UserId) -> Result<User> {
     state.store.user_by_id(org_id, user_id).await?.ok_or(Error::not_found("user"))
+}
+
+/// Most bytes the users remembered by [`UserIdentities`] may take: 16 MiB.
+const IDENTITY_CACHE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Users recently looked up by id, for what never changes about them: their id, account and
+/// platform, which are all a token's claims need. Display name and metadata may be stale here and
+/// must not be read from it. A user deleted since is still remembered; callers that insert rows
+/// for it rely on the insert's own check (a token row is only inserted while its user exists).
+#[derive(Debug)]
+pub struct UserIdentities {
+    entries: moka::future::Cache<(OrgId, UserId), Arc<User>>,
+}
+
+impl Default for UserIdentities {
+    fn default() -> Self {
+        Self {
+            entries: moka::future::Cache::builder()
+                .max_capacity(IDENTITY_CACHE_BYTES)
+                // Roughly the bytes one entry holds.
+                .weigher(|_, user: &Arc<User>| {
+                    let text = user.account.as_str().len()
+                        + user.platform.as_str().len()
+                        + user.display_name.as_ref().map_or(0, String::len)
+                        + serde_json::to_string(&user.metadata).map_or(0, |m| m.len());
+                    u32::try_from(256 + text).unwrap_or(u32::MAX)
+                })
+                .build(),
+        }
+    }
+}
+
+/// The org's user with this id, for its identity only (id, account, platform): from memory when
+/// it was looked up before, else like [`get`] (and then remembered). Unknown ids are not
+/// remembered.
+///
+/// # Errors
+/// `NotFound { entity: "user" }`, also for another org's user; storage errors.
+pub async fn identity(state: &AppState, org_id: OrgId, user_id: UserId) -> Result<Arc<User>> {
+    let cache = &state.user_identities.entries;
+    if let Some(user) = cache.get(&(org_id, user_id)).await {
+        return Ok(user);
+    }
+    let user = Arc::new(get(state, org_id, user_id).await?);
+    cache.insert((org_id, user_id), user.clone()).await;
+    Ok(user)
 }
 
 /// Raw input of `GET /v1/users`, validated by [`list`].

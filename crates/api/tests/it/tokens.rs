@@ -204,3 +204,25 @@ async fn introspection_refuses_an_expired_token() {
     let ids: Vec<_> = listed.body["data"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
     assert_eq!(ids, vec![expired_id.to_string()]);
 }
+
+#[tokio::test]
+async fn a_deleted_user_gets_no_new_token_even_after_being_looked_up() {
+    // POST /v1/user-tokens remembers a user's identity; the row insert must still refuse a user
+    // deleted since, and the user's other org must never see it.
+    let app = TestApp::new().await;
+    let org = app.with_org("acme").await;
+    let key = app.with_api_key(&org).await;
+    let other_key = {
+        let beta = app.with_org("beta").await;
+        app.with_api_key(&beta).await
+    };
+    let (_, user_id) = app.claimr_token(&key, "u1").await;
+    let r = app.post("/v1/user-tokens", &key, json!({"user": user_id})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+
+    app.post("/v1/user-tokens", &other_key, json!({"user": user_id})).await.assert_problem(404, "user_not_found");
+
+    let r = app.call(Method::DELETE, &format!("/v1/users/{user_id}"), Some(&key), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    app.post("/v1/user-tokens", &key, json!({"user": user_id})).await.assert_problem(404, "user_not_found");
+}
