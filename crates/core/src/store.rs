@@ -15,9 +15,9 @@
 use async_trait::async_trait;
 
 use crate::{
-    ApiKey, ApiKeyHash, ApiKeyId, IdempotencyClaim, Member, NewApiKey, NewMember, NewOrg, NewSigningKey, NewUserToken,
-    Org, OrgId, Page, Result, SigningKey, StoredResponse, Timestamp, TokenQuery, User, UserId, UserPatch, UserQuery,
-    UserToken, UserTokenId, UserUpsert,
+    Account, ApiKey, ApiKeyHash, ApiKeyId, IdempotencyClaim, Member, NewApiKey, NewMember, NewOrg, NewSigningKey,
+    NewUserToken, Org, OrgId, Page, Platform, Result, SigningKey, StoredResponse, Timestamp, TokenQuery, User, UserId,
+    UserPatch, UserQuery, UserToken, UserTokenId, UserUpsert,
 };
 use crate::{MemberId, NewSession, OrgCounts, Role, Session, SessionHash};
 
@@ -69,6 +69,15 @@ pub trait Store: Send + Sync + 'static {
     /// and metadata (touching `updated_at` only if something changed). Returns the user and
     /// whether it was created. Safe under concurrency: two racing calls yield one user.
     async fn upsert_user(&self, org_id: OrgId, user: &UserUpsert) -> Result<(User, bool)>;
+    /// The org's user `(platform, account)` and its unrevoked default (permanent) token, if any,
+    /// in one read: what claimr's `GET /token` needs for a returning user. `None` if the org has
+    /// no such user.
+    async fn user_and_default_token(
+        &self,
+        org_id: OrgId,
+        platform: &Platform,
+        account: &Account,
+    ) -> Result<Option<(User, Option<UserToken>)>>;
     /// The org's user with this id.
     async fn user_by_id(&self, org_id: OrgId, user_id: UserId) -> Result<Option<User>>;
     /// One page of the org's users, newest first: `created_at` desc, then id desc, so paging with

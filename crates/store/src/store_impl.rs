@@ -20,9 +20,10 @@ macro_rules! impl_store {
         const _: () = {
             use sqlx::types::Json;
             use tessera_core::{
-                ApiKey, ApiKeyHash, ApiKeyId, Error, IdempotencyClaim, Member, NewApiKey, NewMember, NewOrg,
-                NewSigningKey, NewUserToken, Org, OrgId, Page, Result, SigningKey, Store, StoredResponse, Timestamp,
-                TokenQuery, TokenStatus, User, UserId, UserPatch, UserQuery, UserToken, UserTokenId, UserUpsert,
+                Account, ApiKey, ApiKeyHash, ApiKeyId, Error, IdempotencyClaim, Member, NewApiKey, NewMember, NewOrg,
+                NewSigningKey, NewUserToken, Org, OrgId, Page, Platform, Result, SigningKey, Store, StoredResponse,
+                Timestamp, TokenQuery, TokenStatus, User, UserId, UserPatch, UserQuery, UserToken, UserTokenId,
+                UserUpsert,
             };
 
             use $crate::api_key::{self, ApiKeyRow};
@@ -347,6 +348,23 @@ macro_rules! impl_store {
                     }
                     tx.commit().await.map_err(storage)?;
                     Ok(results)
+                }
+
+                async fn user_and_default_token(
+                    &self,
+                    org_id: OrgId,
+                    platform: &Platform,
+                    account: &Account,
+                ) -> Result<Option<(User, Option<UserToken>)>> {
+                    let row =
+                        sqlx::query_as::<_, user_token::UserAndDefaultTokenRow>(user_token::USER_AND_DEFAULT_TOKEN)
+                            .bind(org_id.0)
+                            .bind(platform.as_str())
+                            .bind(account.as_str())
+                            .fetch_optional(&self.pool)
+                            .await
+                            .map_err(storage)?;
+                    row.map(user_token::UserAndDefaultTokenRow::into_parts).transpose()
                 }
 
                 async fn default_user_token(&self, org_id: OrgId, user_id: UserId) -> Result<Option<UserToken>> {

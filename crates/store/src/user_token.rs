@@ -158,6 +158,67 @@ pub(crate) struct UserTokenRow {
     issued_by_member_id: Option<Uuid>,
 }
 
+/// `$1` org_id, `$2` platform, `$3` account: the user and, by a left join, its live default
+/// token, whose columns come prefixed with `t_` (all NULL when it has none). The unique index on
+/// live default tokens makes it one row at most.
+pub(crate) const USER_AND_DEFAULT_TOKEN: &str = "select u.id, u.org_id, u.platform, u.account, \
+     u.display_name, u.metadata, u.created_at, u.updated_at, t.id as t_id, t.org_id as t_org_id, \
+     t.user_id as t_user_id, t.signing_key_id as t_signing_key_id, t.issued_at as t_issued_at, \
+     t.expires_at as t_expires_at, t.revoked_at as t_revoked_at, t.is_default as t_is_default, \
+     t.issued_by_api_key_id as t_issued_by_api_key_id, t.issued_by_member_id as t_issued_by_member_id \
+     from end_user u left join user_token t \
+     on t.org_id = u.org_id and t.user_id = u.id and t.is_default and t.revoked_at is null \
+     where u.org_id = $1 and u.platform = $2 and u.account = $3";
+
+/// A row of [`USER_AND_DEFAULT_TOKEN`].
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserAndDefaultTokenRow {
+    #[sqlx(flatten)]
+    user: crate::user::UserRow,
+    t_id: Option<Uuid>,
+    t_org_id: Option<Uuid>,
+    t_user_id: Option<Uuid>,
+    t_signing_key_id: Option<Uuid>,
+    t_issued_at: Option<i64>,
+    t_expires_at: Option<i64>,
+    t_revoked_at: Option<i64>,
+    t_is_default: Option<bool>,
+    t_issued_by_api_key_id: Option<Uuid>,
+    t_issued_by_member_id: Option<Uuid>,
+}
+
+impl UserAndDefaultTokenRow {
+    /// The domain user and its default token.
+    ///
+    /// # Errors
+    /// [`Error::Internal`] for a corrupted row, or a token half that is neither all NULL nor
+    /// complete.
+    pub(crate) fn into_parts(self) -> Result<(tessera_core::User, Option<UserToken>)> {
+        let token = match self.t_id {
+            None => None,
+            Some(id) => {
+                let missing = || Error::Internal(format!("default token {id} came back incomplete"));
+                Some(
+                    UserTokenRow {
+                        id,
+                        org_id: self.t_org_id.ok_or_else(missing)?,
+                        user_id: self.t_user_id.ok_or_else(missing)?,
+                        signing_key_id: self.t_signing_key_id.ok_or_else(missing)?,
+                        issued_at: self.t_issued_at.ok_or_else(missing)?,
+                        expires_at: self.t_expires_at,
+                        revoked_at: self.t_revoked_at,
+                        is_default: self.t_is_default.ok_or_else(missing)?,
+                        issued_by_api_key_id: self.t_issued_by_api_key_id,
+                        issued_by_member_id: self.t_issued_by_member_id,
+                    }
+                    .into_user_token()?,
+                )
+            }
+        };
+        Ok((self.user.into_user()?, token))
+    }
+}
+
 impl UserTokenRow {
     /// The row's id.
     pub(crate) fn id(&self) -> Uuid {

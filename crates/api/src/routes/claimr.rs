@@ -12,7 +12,7 @@ use crate::{
     services::{tokens, users},
     AppState,
 };
-use tessera_core::IssuedBy;
+use tessera_core::{Account, IssuedBy, Platform};
 
 /// Query of `GET /token`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -58,6 +58,16 @@ async fn get_token(
     state: axum::extract::State<AppState>,
 ) -> Result<Json<TokenOut>, ApiError> {
     let name = q.name.filter(|n| !n.is_empty());
+    // A returning user whose call changes nothing: one read. Anything else (a new user, a new
+    // name, invalid input, no permanent token yet) takes the general path below.
+    let platform = q.platform.as_deref().map_or_else(|| Ok(Platform::default()), Platform::parse);
+    if let (Ok(account), Ok(platform)) = (Account::parse(&q.account), platform) {
+        if let Some((user, issued)) =
+            tokens::returning_user_token(&state, &key.org, &platform, &account, name.as_deref()).await?
+        {
+            return Ok(Json(TokenOut { token: issued.jwt, user_id: user.id.to_string() }));
+        }
+    }
     let input = users::UpsertInput { account: q.account, platform: q.platform, display_name: name, metadata: None };
     let (user, _) = users::upsert(&state, key.org.id, input).await.map_err(|e| match e {
         // claimr calls the display name `name`: report the field the caller actually sent.

@@ -2,8 +2,8 @@
 //! `GET /token`), introspection (RFC 7662) and revocation.
 
 use tessera_core::{
-    Error, IssuedBy, NewUserToken, Org, OrgId, Page, Result, Timestamp, TokenQuery, TokenStatus, User, UserId,
-    UserToken, UserTokenClaims, UserTokenId,
+    Account, Error, IssuedBy, NewUserToken, Org, OrgId, Page, Platform, Result, Timestamp, TokenQuery, TokenStatus,
+    User, UserId, UserToken, UserTokenClaims, UserTokenId,
 };
 use uuid::Uuid;
 
@@ -149,6 +149,30 @@ pub async fn default_token(
         }
         Err(e) => Err(e),
     }
+}
+
+/// claimr's `GET /token` for a returning user, in one read: the user `(platform, account)`, its
+/// live permanent token, signed. `None` when the call needs more than that read (no such user,
+/// a `display_name` other than the stored one, no live permanent token yet): the caller then
+/// takes the general path, [`super::users::upsert`] and [`default_token`].
+///
+/// # Errors
+/// Storage errors.
+pub async fn returning_user_token(
+    state: &AppState,
+    org: &Org,
+    platform: &Platform,
+    account: &Account,
+    display_name: Option<&str>,
+) -> Result<Option<(User, IssuedToken)>> {
+    let Some((user, Some(token))) = state.store.user_and_default_token(org.id, platform, account).await? else {
+        return Ok(None);
+    };
+    if display_name.is_some_and(|name| user.display_name.as_deref() != Some(name)) {
+        return Ok(None);
+    }
+    let issued = sign(state, org, &user, token).await?;
+    Ok(Some((user, issued)))
 }
 
 /// Introspects `token` for `org` (RFC 7662 §2.2): the claims when it is a live token of this org

@@ -105,3 +105,27 @@ async fn platform_defaults_and_field_errors_name_the_field() {
     r.assert_problem(422, "validation_failed");
     assert_eq!(r.body["errors"][0]["field"], "account");
 }
+
+#[tokio::test]
+async fn a_returning_user_keeps_the_token_and_a_new_name_is_still_saved() {
+    let app = TestApp::new().await;
+    let org = app.with_org("acme").await;
+    let key = app.with_api_key(&org).await;
+
+    let first = app.get("/token?account=u1&platform=web&name=Ada", &key).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let user_id = first.body["user_id"].as_str().unwrap().to_owned();
+    // Same name, no name, a new name: the same permanent token every time.
+    for query in ["name=Ada", "", "name=Ada%20L."] {
+        let again = app.get(&format!("/token?account=u1&platform=web&{query}"), &key).await;
+        assert_eq!(again.status, StatusCode::OK, "{query}: {}", again.body);
+        assert_eq!(again.body, first.body, "{query}");
+    }
+    let user = app.get(&format!("/v1/users/{user_id}"), &key).await;
+    assert_eq!(user.body["display_name"], "Ada L.", "the new name was saved");
+
+    // Bad input of a returning user still gets its field error.
+    let bad = app.get(&format!("/token?account=u1&platform=web&name={}", "x".repeat(300)), &key).await;
+    bad.assert_problem(422, "validation_failed");
+    assert_eq!(bad.body["errors"][0]["field"], "name");
+}

@@ -16,6 +16,7 @@ contract!(
     revoke_user_tokens_cuts_off_strictly_before_and_is_scoped,
     concurrent_token_writes_neither_fail_nor_lose_rows,
     insert_user_tokens_commits_a_batch_with_one_result_per_row,
+    user_and_default_token_reads_both_in_one_call,
 );
 
 async fn tokens_round_trip_with_issuer_and_microsecond_times(db: &TestDb) {
@@ -235,4 +236,29 @@ async fn insert_user_tokens_commits_a_batch_with_one_result_per_row(db: &TestDb)
     assert_eq!(s.default_user_token(a.id, ua.id).await.unwrap().map(|t| t.id), Some(batch[3].1.id));
 
     assert!(s.insert_user_tokens(&[]).await.unwrap().is_empty(), "an empty batch is fine");
+}
+
+async fn user_and_default_token_reads_both_in_one_call(db: &TestDb) {
+    let s = db.store();
+    let (a, ka) = org(s, "acme").await;
+    let (b, _) = org(s, "beta").await;
+    let (web, u1) = (tessera_core::Platform::parse("web").unwrap(), tessera_core::Account::parse("u1").unwrap());
+    let ios = tessera_core::Platform::parse("ios").unwrap();
+    assert_eq!(s.user_and_default_token(a.id, &web, &u1).await.unwrap(), None, "no user yet");
+
+    let u = user(s, a.id, "u1").await;
+    // Other tokens are not the default one.
+    s.insert_user_token(a.id, &new_token(u.id, ka.id, t(1), None)).await.unwrap();
+    assert_eq!(s.user_and_default_token(a.id, &web, &u1).await.unwrap(), Some((u.clone(), None)));
+
+    let api_key = s.create_api_key(a.id, &new_api_key("AbCd1234", T0)).await.unwrap();
+    let new_default = NewUserToken { issued_by: by_key(api_key.id), ..new_default_token(u.id, ka.id, t(5)) };
+    let default = s.insert_user_token(a.id, &new_default).await.unwrap();
+    assert_eq!(s.user_and_default_token(a.id, &web, &u1).await.unwrap(), Some((u.clone(), Some(default.clone()))));
+    assert_eq!(s.user_and_default_token(b.id, &web, &u1).await.unwrap(), None, "another org's user");
+    assert_eq!(s.user_and_default_token(a.id, &ios, &u1).await.unwrap(), None, "another platform");
+
+    // A revoked default token is no longer the user's default.
+    s.revoke_user_token(a.id, default.id, t(10)).await.unwrap();
+    assert_eq!(s.user_and_default_token(a.id, &web, &u1).await.unwrap(), Some((u, None)));
 }
