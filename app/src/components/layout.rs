@@ -111,7 +111,7 @@ fn Frame(me: Me, active: Nav, title: &'static str, children: Children) -> impl I
                     <p class="font-mono text-xs text-slate-400">{me.org_slug.clone()}</p>
                 </div>
             </aside>
-            <div class="flex-1 lg:pl-64">
+            <div class="min-w-0 flex-1 lg:pl-64">
                 <header class="flex flex-wrap items-center justify-between gap-3 border-b border-slate-200 bg-white px-4 py-3 sm:px-8">
                     <h1 class="text-xl font-semibold tracking-tight text-slate-900">{title}</h1>
                     <div class="flex items-center gap-3">

@@ -127,7 +127,7 @@ fn KeyTable(keys: Vec<KeyRow>, can_manage: bool) -> impl IntoView {
     let th = "px-4 py-3 text-left text-xs font-semibold uppercase tracking-wide text-slate-500";
     let td = "px-4 py-3 text-sm text-slate-700 whitespace-nowrap";
     view! {
-        <div class="overflow-x-auto rounded-2xl bg-white shadow-sm ring-1 ring-slate-900/5">
+        <div class="relative overflow-x-auto rounded-2xl bg-white shadow-sm ring-1 ring-slate-900/5">
             <table class="min-w-full divide-y divide-slate-200">
                 <thead class="bg-slate-50">
                     <tr>
