@@ -15,3 +15,11 @@ pub mod overview;
 
 /// URL prefix of every dashboard server function (kept apart from the REST API's paths).
 pub const PREFIX: &str = "/_fn";
+
+/// A time as the dashboard shows it, in UTC to the minute: `2026-11-21 15:04 UTC`. Formatted on
+/// the server so the server-rendered and the hydrated page agree.
+#[cfg(feature = "ssr")]
+pub(crate) fn format_time(t: tessera_core::Timestamp) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
+}
