@@ -15,6 +15,8 @@ pub enum Nav {
     Overview,
     /// `/keys`.
     Keys,
+    /// `/users` and `/users/:id`.
+    Users,
 }
 
 /// The session gate and frame: loads who is looking; redirects to `/setup` when no org exists
@@ -71,7 +73,7 @@ fn Frame(me: Me, active: Nav, title: &'static str, children: Children) -> impl I
                 <svg class="h-5 w-5 flex-none opacity-80" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.8" aria-hidden="true">
                     <path stroke-linecap="round" stroke-linejoin="round" d=icon></path>
                 </svg>
-                <span>{label}</span>
+                <span class="whitespace-nowrap">{label}</span>
             </a>
         }
     };
@@ -91,8 +93,9 @@ fn Frame(me: Me, active: Nav, title: &'static str, children: Children) -> impl I
                         {me.org_name.clone()}
                     </span>
                 </div>
-                <nav aria-label="Dashboard" class="flex gap-1 overflow-x-auto px-3 pb-3 lg:flex-1 lg:flex-col lg:px-3 lg:pb-0">
+                <nav aria-label="Dashboard" class="flex flex-wrap gap-1 px-3 pb-3 lg:flex-1 lg:flex-col lg:flex-nowrap lg:px-3 lg:pb-0">
                     {link(Nav::Overview, "/", "Overview", "M3 13h8V3H3v10Zm0 8h8v-6H3v6Zm10 0h8V11h-8v10Zm0-18v6h8V3h-8Z")}
+                    {link(Nav::Users, "/users", "Users", "M15 19.128a9.38 9.38 0 0 0 2.625.372 9.337 9.337 0 0 0 4.121-.952 4.125 4.125 0 0 0-7.533-2.493M15 19.128v-.003c0-1.113-.285-2.16-.786-3.07M15 19.128v.106A12.318 12.318 0 0 1 8.624 21c-2.331 0-4.512-.645-6.374-1.766l-.001-.109a6.375 6.375 0 0 1 11.964-3.07M12 6.375a3.375 3.375 0 1 1-6.75 0 3.375 3.375 0 0 1 6.75 0Zm8.25 2.25a2.625 2.625 0 1 1-5.25 0 2.625 2.625 0 0 1 5.25 0Z")}
                     {link(Nav::Keys, "/keys", "API keys", "M15.75 5.25a3 3 0 0 1 3 3m3 0a6 6 0 0 1-7.03 5.91c-.57-.1-1.17.03-1.58.44L10.5 17.25H8.25v2.25H6v2.25H2.25v-2.81c0-.6.24-1.17.66-1.59l5.96-5.96c.41-.41.54-1.01.44-1.58A6 6 0 1 1 21.75 8.25Z")}
                     <a
                         href="/docs"
