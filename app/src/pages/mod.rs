@@ -2,6 +2,7 @@
 
 mod auth_card;
 mod keys;
+mod members;
 mod not_found;
 mod overview;
 mod setup;
@@ -10,6 +11,7 @@ mod user;
 mod users;
 
 pub use keys::KeysPage;
+pub use members::MembersPage;
 pub use not_found::NotFound;
 pub use overview::OverviewPage;
 pub use setup::SetupPage;

@@ -11,6 +11,8 @@ pub(crate) mod context;
 #[allow(missing_docs)]
 pub mod keys;
 #[allow(missing_docs)]
+pub mod members;
+#[allow(missing_docs)]
 pub mod overview;
 #[allow(missing_docs)]
 pub mod users;
