@@ -126,6 +126,8 @@ fn KeyTable(keys: Vec<KeyRow>, can_manage: bool) -> impl IntoView {
     }
     let th = "px-4 py-3 text-left text-xs font-semibold uppercase tracking-wide text-slate-500";
     let td = "px-4 py-3 text-sm text-slate-700 whitespace-nowrap";
+    // Who and when may wrap, so that the status and the revoke link fit at 1280 px.
+    let td_wrap = "px-4 py-3 text-sm text-slate-700";
     view! {
         <div class="relative overflow-x-auto rounded-2xl bg-white shadow-sm ring-1 ring-slate-900/5">
             <table class="min-w-full divide-y divide-slate-200">
@@ -156,10 +158,10 @@ fn KeyTable(keys: Vec<KeyRow>, can_manage: bool) -> impl IntoView {
                                 <tr data-prefix=k.prefix.clone()>
                                     <td class=format!("{td} font-medium text-slate-900")>{k.name.clone()}</td>
                                     <td class=td><code class="font-mono text-xs text-slate-700">"tsk_" {k.prefix.clone()} "…"</code></td>
-                                    <td class=td>{k.created_by.clone().unwrap_or_else(|| "command line".into())}</td>
-                                    <td class=td>{k.created.clone()}</td>
-                                    <td class=td>{k.last_used.clone().unwrap_or_else(|| "Never".into())}</td>
-                                    <td class=td>{k.expires.clone().unwrap_or_else(|| "Never".into())}</td>
+                                    <td class=td_wrap>{k.created_by.clone().unwrap_or_else(|| "command line".into())}</td>
+                                    <td class=td_wrap>{k.created.clone()}</td>
+                                    <td class=td_wrap>{k.last_used.clone().unwrap_or_else(|| "Never".into())}</td>
+                                    <td class=td_wrap>{k.expires.clone().unwrap_or_else(|| "Never".into())}</td>
                                     <td class=td>
                                         <span class=format!("inline-flex rounded-full px-2 py-0.5 text-xs font-semibold ring-1 ring-inset {badge}")>{label}</span>
                                     </td>
