@@ -19,10 +19,10 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    SsrMode, StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
 };
 
-use crate::pages::{KeysPage, NotFound, OverviewPage, SetupPage, SignInPage};
+use crate::pages::{KeysPage, MembersPage, NotFound, OverviewPage, SetupPage, SignInPage, UserPage, UsersPage};
 
 /// The full HTML document rendered by the server around [`App`].
 ///
@@ -59,7 +59,10 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=NotFound>
                 <Route path=StaticSegment("") view=OverviewPage ssr=SsrMode::Async/>
+                <Route path=StaticSegment("users") view=UsersPage ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("users"), ParamSegment("id")) view=UserPage ssr=SsrMode::Async/>
                 <Route path=StaticSegment("keys") view=KeysPage ssr=SsrMode::Async/>
+                <Route path=StaticSegment("members") view=MembersPage ssr=SsrMode::Async/>
                 <Route path=StaticSegment("sign-in") view=SignInPage ssr=SsrMode::Async/>
                 <Route path=StaticSegment("setup") view=SetupPage ssr=SsrMode::Async/>
             </Routes>

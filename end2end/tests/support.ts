@@ -47,3 +47,51 @@ export async function claimrStatus(request: APIRequestContext, key: string, acco
   });
   return response.status();
 }
+
+/** Signs a member in through the form (in a fresh, hydrated page) and waits for the overview. */
+export async function signInAs(page: Page, email: string, password: string): Promise<void> {
+  await page.goto("/sign-in");
+  await hydrated(page);
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Overview" })).toBeVisible();
+}
+
+/** Creates (or finds) the user `account` with claimr's `GET /token`; returns its permanent token
+ *  and user id. */
+export async function createUser(
+  request: APIRequestContext,
+  key: string,
+  account: string,
+  { platform = "web", name }: { platform?: string; name?: string } = {},
+): Promise<{ token: string; userId: string }> {
+  const params = new URLSearchParams({ account, platform });
+  if (name) params.set("name", name);
+  const response = await request.get(`/token?${params}`, { headers: { Authorization: `Bearer ${key}` } });
+  expect(response.status()).toBe(200);
+  const body = await response.json();
+  expect(body.user_id).toMatch(/^[0-9a-f-]{36}$/);
+  return { token: body.token, userId: body.user_id };
+}
+
+/** `POST /v1/tokens/introspect` with `key`: the JSON answer (`{"active": false}` or the claims). */
+export async function introspect(
+  request: APIRequestContext,
+  key: string,
+  token: string,
+): Promise<{ active: boolean; jti?: string; sub?: string; exp?: number }> {
+  const response = await request.post("/v1/tokens/introspect", {
+    headers: { Authorization: `Bearer ${key}` },
+    data: { token },
+  });
+  expect(response.status()).toBe(200);
+  return response.json();
+}
+
+/** The claims of a JWT, decoded without verification (the test reads `jti` and `exp`). */
+export function claimsOf(jwt: string): { jti: string; sub: string; iat: number; exp?: number } {
+  const parts = jwt.split(".");
+  expect(parts).toHaveLength(3);
+  return JSON.parse(Buffer.from(parts[1], "base64url").toString("utf8"));
+}

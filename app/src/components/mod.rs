@@ -5,9 +5,11 @@ mod dialog;
 mod form;
 mod layout;
 mod logo;
+mod reveal;
 
 pub use chart::TokensChart;
 pub use dialog::Dialog;
 pub use form::{form_errors, ErrorBanner, Field, FormErrors, SubmitButton};
 pub use layout::{Dashboard, Nav};
 pub use logo::Logo;
+pub use reveal::RevealBox;

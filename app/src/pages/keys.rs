@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::components::{form_errors, Dashboard, Dialog, ErrorBanner, Field, FormErrors, Nav, SubmitButton};
+use crate::components::{form_errors, Dashboard, Dialog, ErrorBanner, Field, FormErrors, Nav, RevealBox, SubmitButton};
 use crate::error::AppError;
 use crate::server_fns::{
     auth::Me,
@@ -126,8 +126,10 @@ fn KeyTable(keys: Vec<KeyRow>, can_manage: bool) -> impl IntoView {
     }
     let th = "px-4 py-3 text-left text-xs font-semibold uppercase tracking-wide text-slate-500";
     let td = "px-4 py-3 text-sm text-slate-700 whitespace-nowrap";
+    // Who and when may wrap, so that the status and the revoke link fit at 1280 px.
+    let td_wrap = "px-4 py-3 text-sm text-slate-700";
     view! {
-        <div class="overflow-x-auto rounded-2xl bg-white shadow-sm ring-1 ring-slate-900/5">
+        <div class="relative overflow-x-auto rounded-2xl bg-white shadow-sm ring-1 ring-slate-900/5">
             <table class="min-w-full divide-y divide-slate-200">
                 <thead class="bg-slate-50">
                     <tr>
@@ -156,10 +158,10 @@ fn KeyTable(keys: Vec<KeyRow>, can_manage: bool) -> impl IntoView {
                                 <tr data-prefix=k.prefix.clone()>
                                     <td class=format!("{td} font-medium text-slate-900")>{k.name.clone()}</td>
                                     <td class=td><code class="font-mono text-xs text-slate-700">"tsk_" {k.prefix.clone()} "…"</code></td>
-                                    <td class=td>{k.created_by.clone().unwrap_or_else(|| "command line".into())}</td>
-                                    <td class=td>{k.created.clone()}</td>
-                                    <td class=td>{k.last_used.clone().unwrap_or_else(|| "Never".into())}</td>
-                                    <td class=td>{k.expires.clone().unwrap_or_else(|| "Never".into())}</td>
+                                    <td class=td_wrap>{k.created_by.clone().unwrap_or_else(|| "command line".into())}</td>
+                                    <td class=td_wrap>{k.created.clone()}</td>
+                                    <td class=td_wrap>{k.last_used.clone().unwrap_or_else(|| "Never".into())}</td>
+                                    <td class=td_wrap>{k.expires.clone().unwrap_or_else(|| "Never".into())}</td>
                                     <td class=td>
                                         <span class=format!("inline-flex rounded-full px-2 py-0.5 text-xs font-semibold ring-1 ring-inset {badge}")>{label}</span>
                                     </td>
@@ -218,57 +220,21 @@ fn RevokeDialog(key: KeyRow, action: ServerAction<RevokeKey>) -> impl IntoView {
 /// Shows a just-generated key once; closing it drops the key from the page's memory.
 #[component]
 fn RevealDialog(action: ServerAction<GenerateKey>) -> impl IntoView {
-    let copied = RwSignal::new(false);
     move || {
         let Some(Ok(GeneratedKey { name, prefix, secret })) = action.value().get() else {
             return None;
-        };
-        let copy = {
-            let secret = secret.clone();
-            move |_| {
-                #[cfg(feature = "hydrate")]
-                if let Some(window) = web_sys::window() {
-                    let _promise = window.navigator().clipboard().write_text(&secret);
-                    copied.set(true);
-                }
-                #[cfg(not(feature = "hydrate"))]
-                let _ = &secret;
-            }
-        };
-        let close = move |_| {
-            copied.set(false);
-            action.clear();
         };
         Some(view! {
             <Dialog title="Your new API key" title_id="reveal-heading">
                 <p class="text-sm text-slate-600">
                     "Key " <span class="font-medium text-slate-900">{name}</span> " (" <code class="font-mono text-xs">"tsk_" {prefix} "…"</code> ")."
                 </p>
-                <div class="mt-4 flex items-start gap-2 rounded-lg border border-amber-300 bg-amber-50 px-3 py-2.5 text-sm text-amber-900" role="note">
-                    <strong class="font-semibold">"Copy it now: you will not see this again."</strong>
-                    " Tessera stores only a hash of it."
-                </div>
-                <div class="mt-4 flex items-stretch gap-2">
-                    <code data-testid="new-api-key" class="block flex-1 select-all break-all rounded-lg bg-slate-900 px-3 py-2.5 font-mono text-sm text-emerald-300">
-                        {secret}
-                    </code>
-                    <button
-                        type="button"
-                        on:click=copy
-                        class="rounded-lg border border-slate-300 bg-white px-3 text-sm font-semibold text-slate-700 shadow-sm hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500"
-                    >
-                        {move || if copied.get() { "Copied" } else { "Copy" }}
-                    </button>
-                </div>
-                <div class="mt-6 flex justify-end">
-                    <button
-                        type="button"
-                        on:click=close
-                        class="rounded-lg bg-slate-900 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-slate-700 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2"
-                    >
-                        "I have copied it"
-                    </button>
-                </div>
+                <RevealBox
+                    secret
+                    testid="new-api-key"
+                    note="Tessera stores only a hash of it."
+                    on_close=Callback::new(move |_| action.clear())
+                />
             </Dialog>
         })
     }

@@ -40,7 +40,7 @@ fn Overview(me: Me, data: Resource<Result<OverviewData, AppError>>) -> impl Into
                         Ok(d) => {
                             view! {
                                 <section aria-label="Counts" class="grid gap-4 sm:grid-cols-3">
-                                    <Stat label="Users" value=d.users hint="End users registered by your backend" href="/docs"/>
+                                    <Stat label="Users" value=d.users hint="End users registered by your backend" href="/users"/>
                                     <Stat label="Active tokens" value=d.active_tokens hint="Neither revoked nor expired" href="/docs"/>
                                     <Stat label="API keys" value=d.active_api_keys hint="Usable keys (not revoked or expired)" href="/keys"/>
                                 </section>

@@ -102,13 +102,17 @@ pub fn finish<T>(result: Result<T, AppError>, success_to: Option<&str>, form_pag
             }
         }
         Err(e) if plain_form() => leptos_axum::redirect(&error_url(form_page, e)),
-        Err(e) => {
-            if let Some(res) = use_context::<ResponseOptions>() {
-                res.set_status(status(e));
-            }
-        }
+        Err(e) => set_status(e),
     }
     result
+}
+
+/// Sets the response's HTTP status to the one of `e` (e.g. 404 for a page whose object does not
+/// exist; a server function's own response gets it as well).
+pub fn set_status(e: &AppError) {
+    if let Some(res) = use_context::<ResponseOptions>() {
+        res.set_status(status(e));
+    }
 }
 
 /// The HTTP status of a failed (JavaScript) call: 4xx for what the caller can fix, 5xx otherwise.

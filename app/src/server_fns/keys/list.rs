@@ -11,8 +11,9 @@ use crate::error::AppError;
 /// [`AppError::SignedOut`] without a session.
 #[server(prefix = "/_fn", endpoint = "list_keys")]
 pub async fn list_keys() -> Result<KeyList, AppError> {
-    use super::{format_time, KeyRow, KeyStatus};
+    use super::{KeyRow, KeyStatus};
     use crate::server_fns::context;
+    use crate::server_fns::format_time;
     use std::collections::HashMap;
     use tessera_api::services::{self, api_keys};
     use tessera_core::Role;

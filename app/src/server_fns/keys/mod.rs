@@ -60,10 +60,3 @@ pub struct GeneratedKey {
     /// The whole key, `tsk_…` (42 characters). Not kept anywhere after this response.
     pub secret: String,
 }
-
-/// `2026-11-21 15:04 UTC`.
-#[cfg(feature = "ssr")]
-pub(crate) fn format_time(t: tessera_core::Timestamp) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
-}

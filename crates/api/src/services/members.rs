@@ -1,5 +1,6 @@
-//! Members: adding people who sign in to the dashboard. Passwords are hashed with argon2id
-//! (RFC 9106) on a blocking thread so hashing never stalls the async runtime.
+//! Members: the people who sign in to the dashboard: listing, adding, changing roles, removing.
+//! Passwords are hashed with argon2id (RFC 9106) on a blocking thread so hashing never stalls the
+//! async runtime. The rule that an org keeps at least one owner is the store's (one transaction).
 
 use argon2::{password_hash::SaltString, Argon2, PasswordHasher};
 use secrecy::{ExposeSecret, SecretString};
@@ -65,4 +66,24 @@ pub async fn add(state: &AppState, org_id: OrgId, email: &str, role: Role, passw
     let password_hash = hash_password(password).await?;
     let member = NewMember { id: MemberId(Uuid::now_v7()), email, role, password_hash, created_at: now() };
     state.store.create_member(org_id, &member).await
+}
+
+/// Gives the org's member `role` and returns the member afterwards. The change applies to their
+/// very next request (roles are read with the session on every request).
+///
+/// # Errors
+/// `Conflict { code: "last_owner" }` if that would leave the org without an owner (nothing
+/// changes); `NotFound { entity: "member" }`, also for another org's member; storage errors.
+pub async fn change_role(state: &AppState, org_id: OrgId, member_id: MemberId, role: Role) -> Result<Member> {
+    state.store.change_member_role(org_id, member_id, role).await
+}
+
+/// Removes the org's member and ends their sessions. API keys they generated and tokens they
+/// issued keep working and lose their attribution.
+///
+/// # Errors
+/// `Conflict { code: "last_owner" }` if they are the org's only owner (nothing changes);
+/// `NotFound { entity: "member" }`, also for another org's member; storage errors.
+pub async fn remove(state: &AppState, org_id: OrgId, member_id: MemberId) -> Result<()> {
+    state.store.remove_member(org_id, member_id).await
 }

@@ -178,3 +178,47 @@ async fn roles_are_checked_in_order() {
     let owner = sign_in::sign_in(&app.state, &guard, "", "owner@example.com", pw(PASSWORD), None).await.unwrap().member;
     assert!(owner.require(Role::Owner).is_ok() && owner.require(Role::Admin).is_ok());
 }
+
+#[tokio::test]
+async fn roles_change_and_members_go_but_the_last_owner_stays() {
+    let app = TestApp::new().await;
+    let org = set_up(&app).await;
+    let other = app.with_org("other").await;
+    let owner = app.state.store.member_by_email(org.id, "owner@example.com").await.unwrap().unwrap();
+    let ada = services::members::add(&app.state, org.id, "ada@example.com", Role::Viewer, pw(PASSWORD)).await.unwrap();
+
+    // The only owner can be neither demoted nor removed; nothing changes.
+    for result in [
+        services::members::change_role(&app.state, org.id, owner.id, Role::Admin).await.map(|_| ()),
+        services::members::remove(&app.state, org.id, owner.id).await,
+    ] {
+        let err = result.unwrap_err();
+        assert!(matches!(err, Error::Conflict { code: "last_owner", .. }), "{err:?}");
+    }
+    assert_eq!(app.state.store.member_by_id(org.id, owner.id).await.unwrap().unwrap().role, Role::Owner);
+
+    // Another org's id for the member is "not found", and changes nothing.
+    let err = services::members::change_role(&app.state, other.id, ada.id, Role::Owner).await.unwrap_err();
+    assert!(matches!(err, Error::NotFound { entity: "member" }), "{err:?}");
+    let err = services::members::remove(&app.state, other.id, ada.id).await.unwrap_err();
+    assert!(matches!(err, Error::NotFound { entity: "member" }), "{err:?}");
+
+    // A second owner frees the first one, whose signed-in session then ends with the removal.
+    let ada = services::members::change_role(&app.state, org.id, ada.id, Role::Owner).await.unwrap();
+    assert_eq!(ada.role, Role::Owner);
+    let guard = SignInGuard::new();
+    let session = sign_in::sign_in(&app.state, &guard, "acme", "owner@example.com", pw(PASSWORD), None).await.unwrap();
+    assert_eq!(
+        services::members::change_role(&app.state, org.id, owner.id, Role::Viewer).await.unwrap().role,
+        Role::Viewer
+    );
+    let seen = sessions::authenticate(&app.state, session.token.expose()).await.unwrap().unwrap();
+    assert_eq!(seen.role, Role::Viewer, "the new role applies to the next request");
+    services::members::remove(&app.state, org.id, owner.id).await.unwrap();
+    assert!(sessions::authenticate(&app.state, session.token.expose()).await.unwrap().is_none());
+    let emails: Vec<_> =
+        services::members::list(&app.state, org.id).await.unwrap().into_iter().map(|m| m.email).collect();
+    assert_eq!(emails.iter().map(|e| e.as_str()).collect::<Vec<_>>(), ["ada@example.com"]);
+    let err = services::members::remove(&app.state, org.id, ada.id).await.unwrap_err();
+    assert!(matches!(err, Error::Conflict { code: "last_owner", .. }), "{err:?}");
+}
