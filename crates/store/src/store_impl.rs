@@ -283,12 +283,11 @@ macro_rules! impl_store {
 
                 async fn insert_user_tokens(&self, batch: &[(OrgId, NewUserToken)]) -> Result<Vec<Result<UserToken>>> {
                     let mut tx = self.begin_write().await.map_err(storage)?;
-                    // One multi-row statement per power-of-two slice of the batch: a PostgreSQL
-                    // round trip (or a SQLite worker-thread hop) per statement, not per row.
+                    // Multi-row statements of up to `ROWS_PER_INSERT` rows each (see there).
                     let mut inserted: std::collections::HashMap<uuid::Uuid, UserTokenRow> =
                         std::collections::HashMap::with_capacity(batch.len());
                     let mut rest = batch;
-                    for size in user_token::statement_sizes(batch.len()) {
+                    for size in user_token::statement_sizes(batch.len(), Self::ROWS_PER_INSERT) {
                         let (chunk, tail) = rest.split_at(size);
                         rest = tail;
                         let sql = user_token::insert_user_tokens_or_nothing(size);

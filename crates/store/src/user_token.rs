@@ -38,7 +38,7 @@ pub(crate) const MAX_ROWS_PER_INSERT: usize = 256;
 ///
 /// `VALUES` columns are named `column1`… on both SQLite and PostgreSQL. The `where` clause also
 /// settles SQLite's parsing ambiguity between a join's `ON` and the upsert's `ON CONFLICT`
-/// (sqlite.org/lang_upsert.html §2.2).
+/// (sqlite.org/lang_upsert.html §2.2). Each backend sets its rows per statement (`ROWS_PER_INSERT`).
 pub(crate) fn insert_user_tokens_or_nothing(rows: usize) -> String {
     debug_assert!((1..=MAX_ROWS_PER_INSERT).contains(&rows));
     let mut sql = String::with_capacity(300 + rows * 48);
@@ -74,15 +74,16 @@ pub(crate) fn insert_user_tokens_or_nothing(rows: usize) -> String {
     sql
 }
 
-/// Splits `len` rows into statement sizes that are powers of two, largest first (37 → 32, 4,
-/// 1), so that at most 9 distinct statements exist and each connection's prepared-statement
-/// cache keeps them all.
-pub(crate) fn statement_sizes(mut len: usize) -> impl Iterator<Item = usize> {
+/// Splits `len` rows into statement sizes that are powers of two of at most `max` rows (1 to
+/// [`MAX_ROWS_PER_INSERT`]), largest first (37 rows, `max` 256 → 32, 4, 1), so that at most 9
+/// distinct statements exist and each connection's prepared-statement cache keeps them all.
+pub(crate) fn statement_sizes(mut len: usize, max: usize) -> impl Iterator<Item = usize> {
+    let max = max.clamp(1, MAX_ROWS_PER_INSERT);
     std::iter::from_fn(move || {
         if len == 0 {
             return None;
         }
-        let size = MAX_ROWS_PER_INSERT.min(1 << len.ilog2());
+        let size = max.min(1 << len.ilog2());
         len -= size;
         Some(size)
     })
@@ -265,13 +266,14 @@ mod tests {
 
     #[test]
     fn batches_split_into_power_of_two_statements() {
-        assert_eq!(statement_sizes(0).collect::<Vec<_>>(), Vec::<usize>::new());
-        assert_eq!(statement_sizes(1).collect::<Vec<_>>(), [1]);
-        assert_eq!(statement_sizes(37).collect::<Vec<_>>(), [32, 4, 1]);
-        assert_eq!(statement_sizes(512).collect::<Vec<_>>(), [256, 256]);
-        assert_eq!(statement_sizes(600).collect::<Vec<_>>(), [256, 256, 64, 16, 8]);
+        assert_eq!(statement_sizes(0, 256).collect::<Vec<_>>(), Vec::<usize>::new());
+        assert_eq!(statement_sizes(1, 256).collect::<Vec<_>>(), [1]);
+        assert_eq!(statement_sizes(37, 256).collect::<Vec<_>>(), [32, 4, 1]);
+        assert_eq!(statement_sizes(512, 256).collect::<Vec<_>>(), [256, 256]);
+        assert_eq!(statement_sizes(600, 256).collect::<Vec<_>>(), [256, 256, 64, 16, 8]);
         for n in 0..1100 {
-            assert_eq!(statement_sizes(n).sum::<usize>(), n);
+            assert_eq!(statement_sizes(n, 256).sum::<usize>(), n);
+            assert!(statement_sizes(n, 1).all(|size| size == 1));
         }
     }
 
