@@ -18,6 +18,24 @@ macro_rules! impl_store {
 
         // An anonymous const scopes these imports to the expansion.
         const _: () = {
+            /// Binds the 9 values of one new token row, in the column order of
+            /// `user_token::INSERT_USER_TOKEN`.
+            macro_rules! bind_new_token {
+                ($query:expr, $org_id:expr, $new:expr) => {{
+                    let (by_key, by_member) = user_token::issuer_columns($new.issued_by);
+                    $query
+                        .bind($new.id.0)
+                        .bind($org_id.0)
+                        .bind($new.user_id.0)
+                        .bind($new.signing_key_id.0)
+                        .bind(micros($new.issued_at))
+                        .bind(micros_opt($new.expires_at))
+                        .bind($new.is_default)
+                        .bind(by_key)
+                        .bind(by_member)
+                }};
+            }
+
             use sqlx::types::Json;
             use tessera_core::{
                 Account, ApiKey, ApiKeyHash, ApiKeyId, Error, IdempotencyClaim, Member, NewApiKey, NewMember, NewOrg,
@@ -254,30 +272,18 @@ macro_rules! impl_store {
                 }
 
                 async fn insert_user_token(&self, org_id: OrgId, new: &NewUserToken) -> Result<UserToken> {
-                    let (by_key, by_member) = user_token::issuer_columns(new.issued_by);
                     // One statement: the insert selects from the org's user row, so it is atomic
                     // without a transaction and inserts nothing if the user is not in the org.
-                    let row = sqlx::query_as::<_, UserTokenRow>(user_token::INSERT_USER_TOKEN)
-                        .bind(new.id.0)
-                        .bind(org_id.0)
-                        .bind(new.user_id.0)
-                        .bind(new.signing_key_id.0)
-                        .bind(micros(new.issued_at))
-                        .bind(micros_opt(new.expires_at))
-                        .bind(new.is_default)
-                        .bind(by_key)
-                        .bind(by_member)
-                        .fetch_optional(&self.pool)
-                        .await
-                        .map_err(|e| {
-                            // Only the partial index on live default tokens can clash for a new
-                            // (UUIDv7) id; for a non-default token a clash is a caller bug.
-                            if new.is_default {
-                                conflict_or_storage(e, "default_token_exists", "the user already has a default token")
-                            } else {
-                                storage(e)
-                            }
-                        })?;
+                    let query = sqlx::query_as::<_, UserTokenRow>(user_token::INSERT_USER_TOKEN);
+                    let row = bind_new_token!(query, org_id, new).fetch_optional(&self.pool).await.map_err(|e| {
+                        // Only the partial index on live default tokens can clash for a new
+                        // (UUIDv7) id; for a non-default token a clash is a caller bug.
+                        if new.is_default {
+                            conflict_or_storage(e, "default_token_exists", "the user already has a default token")
+                        } else {
+                            storage(e)
+                        }
+                    })?;
                     row.ok_or(Error::not_found("user"))?.into_user_token()
                 }
 
@@ -293,17 +299,7 @@ macro_rules! impl_store {
                         let sql = user_token::insert_user_tokens_or_nothing(size);
                         let mut query = sqlx::query_as::<_, UserTokenRow>(&sql);
                         for (org_id, new) in chunk {
-                            let (by_key, by_member) = user_token::issuer_columns(new.issued_by);
-                            query = query
-                                .bind(new.id.0)
-                                .bind(org_id.0)
-                                .bind(new.user_id.0)
-                                .bind(new.signing_key_id.0)
-                                .bind(micros(new.issued_at))
-                                .bind(micros_opt(new.expires_at))
-                                .bind(new.is_default)
-                                .bind(by_key)
-                                .bind(by_member);
+                            query = bind_new_token!(query, org_id, new);
                         }
                         match query.fetch_all(&mut *tx).await {
                             Ok(rows) => inserted.extend(rows.into_iter().map(|row| (row.id(), row))),
