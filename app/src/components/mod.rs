@@ -6,6 +6,7 @@ mod form;
 mod layout;
 mod logo;
 mod reveal;
+mod table;
 
 pub use chart::TokensChart;
 pub use dialog::Dialog;
@@ -13,3 +14,4 @@ pub use form::{form_errors, ErrorBanner, Field, FormErrors, SubmitButton};
 pub use layout::{Dashboard, Nav};
 pub use logo::Logo;
 pub use reveal::RevealBox;
+pub use table::{Lifecycle, StatusBadge, TABLE_BOX, TD, TH};

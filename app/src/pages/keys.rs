@@ -5,7 +5,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::components::{form_errors, Dashboard, Dialog, ErrorBanner, Field, FormErrors, Nav, RevealBox, SubmitButton};
+use crate::components::{
+    form_errors, Dashboard, Dialog, ErrorBanner, Field, FormErrors, Lifecycle, Nav, RevealBox, StatusBadge,
+    SubmitButton, TABLE_BOX, TD, TH,
+};
 use crate::error::AppError;
 use crate::server_fns::{
     auth::Me,
@@ -124,12 +127,12 @@ fn KeyTable(keys: Vec<KeyRow>, can_manage: bool) -> impl IntoView {
         }
             .into_any();
     }
-    let th = "px-4 py-3 text-left text-xs font-semibold uppercase tracking-wide text-slate-500";
-    let td = "px-4 py-3 text-sm text-slate-700 whitespace-nowrap";
+    let th = TH;
+    let td = TD;
     // Who and when may wrap, so that the status and the revoke link fit at 1280 px.
     let td_wrap = "px-4 py-3 text-sm text-slate-700";
     view! {
-        <div class="relative overflow-x-auto rounded-2xl bg-white shadow-sm ring-1 ring-slate-900/5">
+        <div class=TABLE_BOX>
             <table class="min-w-full divide-y divide-slate-200">
                 <thead class="bg-slate-50">
                     <tr>
@@ -147,11 +150,11 @@ fn KeyTable(keys: Vec<KeyRow>, can_manage: bool) -> impl IntoView {
                     {keys
                         .into_iter()
                         .map(|k| {
-                            let (badge, label) = match k.status {
-                                KeyStatus::Active => ("bg-emerald-50 text-emerald-700 ring-emerald-600/20", "Active"),
-                                KeyStatus::Expired => ("bg-amber-50 text-amber-800 ring-amber-600/20", "Expired"),
-                                KeyStatus::Revoked => ("bg-slate-100 text-slate-600 ring-slate-500/20", "Revoked"),
-                            };
+                            let lifecycle = match k.status {
+KeyStatus::Active => Lifecycle::Active,
+KeyStatus::Expired => Lifecycle::Expired,
+KeyStatus::Revoked => Lifecycle::Revoked,
+};
                             let revoke_href = format!("/keys?revoke={}", k.prefix);
                             let active = k.status == KeyStatus::Active;
                             view! {
@@ -163,7 +166,7 @@ fn KeyTable(keys: Vec<KeyRow>, can_manage: bool) -> impl IntoView {
                                     <td class=td_wrap>{k.last_used.clone().unwrap_or_else(|| "Never".into())}</td>
                                     <td class=td_wrap>{k.expires.clone().unwrap_or_else(|| "Never".into())}</td>
                                     <td class=td>
-                                        <span class=format!("inline-flex rounded-full px-2 py-0.5 text-xs font-semibold ring-1 ring-inset {badge}")>{label}</span>
+                                        <StatusBadge status=lifecycle/>
                                     </td>
                                     {can_manage.then(|| view! {
                                         <td class=format!("{td} text-right")>

@@ -8,7 +8,9 @@ use leptos_meta::Title;
 use leptos_router::{hooks::use_query_map, params::ParamsMap};
 use tessera_core::Role;
 
-use crate::components::{form_errors, Dashboard, Dialog, ErrorBanner, Field, FormErrors, Nav, SubmitButton};
+use crate::components::{
+    form_errors, Dashboard, Dialog, ErrorBanner, Field, FormErrors, Nav, SubmitButton, TABLE_BOX, TH,
+};
 use crate::error::AppError;
 use crate::server_fns::{
     auth::Me,
@@ -126,9 +128,9 @@ fn AddForm(action: ServerAction<AddMember>) -> impl IntoView {
 
 #[component]
 fn MemberTable(members: Vec<MemberRow>, can_manage: bool, changed: RwSignal<u32>) -> impl IntoView {
-    let th = "px-4 py-3 text-left text-xs font-semibold uppercase tracking-wide text-slate-500";
+    let th = TH;
     view! {
-        <div class="relative overflow-x-auto rounded-2xl bg-white shadow-sm ring-1 ring-slate-900/5">
+        <div class=TABLE_BOX>
             <table class="min-w-full divide-y divide-slate-200">
                 <thead class="bg-slate-50">
                     <tr>

@@ -9,7 +9,10 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use tessera_core::TokenStatus;
 
 use super::with_query;
-use crate::components::{form_errors, Dashboard, Dialog, ErrorBanner, FormErrors, Nav, RevealBox, SubmitButton};
+use crate::components::{
+    form_errors, Dashboard, Dialog, ErrorBanner, FormErrors, Lifecycle, Nav, RevealBox, StatusBadge, SubmitButton,
+    TABLE_BOX, TD, TH,
+};
 use crate::error::AppError;
 use crate::server_fns::{
     auth::Me,
@@ -224,10 +227,10 @@ fn TokenTable(tokens: Vec<TokenRow>, can_manage: bool, page: String) -> impl Int
         }
             .into_any();
     }
-    let th = "px-4 py-3 text-left text-xs font-semibold uppercase tracking-wide text-slate-500";
-    let td = "px-4 py-3 text-sm text-slate-700 whitespace-nowrap";
+    let th = TH;
+    let td = TD;
     view! {
-        <div class="relative overflow-x-auto rounded-2xl bg-white shadow-sm ring-1 ring-slate-900/5">
+        <div class=TABLE_BOX>
             <table class="min-w-full divide-y divide-slate-200">
                 <thead class="bg-slate-50">
                     <tr>
@@ -243,11 +246,11 @@ fn TokenTable(tokens: Vec<TokenRow>, can_manage: bool, page: String) -> impl Int
                     {tokens
                         .into_iter()
                         .map(|t| {
-                            let (badge, label) = match t.status {
-                                TokenStatus::Active => ("bg-emerald-50 text-emerald-700 ring-emerald-600/20", "Active"),
-                                TokenStatus::Expired => ("bg-amber-50 text-amber-800 ring-amber-600/20", "Expired"),
-                                TokenStatus::Revoked => ("bg-slate-100 text-slate-600 ring-slate-500/20", "Revoked"),
-                            };
+                            let lifecycle = match t.status {
+TokenStatus::Active => Lifecycle::Active,
+TokenStatus::Expired => Lifecycle::Expired,
+TokenStatus::Revoked => Lifecycle::Revoked,
+};
                             let short = short_id(&t.id);
                             let revoke_href = with_query(&page, &[("revoke", &t.id)]);
                             let active = t.status == TokenStatus::Active;
@@ -262,7 +265,7 @@ fn TokenTable(tokens: Vec<TokenRow>, can_manage: bool, page: String) -> impl Int
                                         })}
                                     </td>
                                     <td class=td>
-                                        <span class=format!("inline-flex rounded-full px-2 py-0.5 text-xs font-semibold ring-1 ring-inset {badge}")>{label}</span>
+                                        <StatusBadge status=lifecycle/>
                                         {t.revoked.clone().map(|at| view! { <span class="ml-2 text-xs text-slate-500">{at}</span> })}
                                     </td>
                                     <td class=td>{t.issued.clone()}</td>

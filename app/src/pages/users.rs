@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use leptos_router::{components::Form, hooks::use_query_map};
 
 use super::with_query;
-use crate::components::{Dashboard, Nav};
+use crate::components::{Dashboard, Nav, TABLE_BOX, TD, TH};
 use crate::error::AppError;
 use crate::server_fns::{
     auth::Me,
@@ -169,13 +169,13 @@ fn UserTable(list: UserList, current: View) -> impl IntoView {
         }
             .into_any();
     }
-    let th = "px-4 py-3 text-left text-xs font-semibold uppercase tracking-wide text-slate-500";
-    let td = "px-4 py-3 text-sm text-slate-700 whitespace-nowrap";
+    let th = TH;
+    let td = TD;
     let next = list.next_cursor.as_deref().map(|c| current.href(c));
     let first = (!current.cursor.is_empty()).then(|| current.href(""));
     let count = list.users.len();
     view! {
-        <div class="relative overflow-x-auto rounded-2xl bg-white shadow-sm ring-1 ring-slate-900/5">
+        <div class=TABLE_BOX>
             <table class="min-w-full divide-y divide-slate-200">
                 <thead class="bg-slate-50">
                     <tr>
