@@ -3,8 +3,9 @@
 //!
 //! [`open()`] picks the backend from the database URL, connects and applies the embedded
 //! migrations (`migrations/sqlite`, `migrations/postgres`), and returns an `Arc<dyn Store>`.
-//! Both backends run the same SQL text with `$1…$n` placeholders on a schema whose columns have
-//! the same names and meanings: ids are UUIDs, times are `bigint` microseconds since the Unix
+//! Both backends run the same SQL text with `$1…$n` placeholders (except the batch insert of
+//! token rows, which each backend does its own faster way) on a schema whose columns have the
+//! same names and meanings: ids are UUIDs, times are `bigint` microseconds since the Unix
 //! epoch (UTC), metadata is JSON. Private `…Row` types convert rows into domain types.
 
 mod api_key;

@@ -3,9 +3,11 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::migrate::{Migrate, MigrateError, Migrator};
-use sqlx::{Database, Pool};
+use sqlx::pool::PoolOptions;
+use sqlx::{Connection, Database, Pool};
 use tessera_core::Store;
 
 use crate::{PgStore, SqliteStore};
@@ -101,6 +103,26 @@ pub async fn migrate(url: &str) -> Result<usize, OpenError> {
         Backend::Sqlite => SqliteStore::connect(url).await?.migrate().await,
         Backend::Postgres => PgStore::connect(url).await?.migrate().await,
     }
+}
+
+/// A pooled connection idle for longer than this is pinged before it is handed out: 1 second.
+pub(crate) const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+
+/// Pool settings shared by both backends. By default sqlx pings every connection it hands out
+/// (`test_before_acquire`): one more round trip to PostgreSQL, or one more hop to the connection's
+/// worker thread on SQLite, for every query. Here only a connection idle for more than
+/// [`PING_IF_IDLE_FOR`] is pinged first (HikariCP's `aliveBypassWindowMs` rule), so one broken
+/// while idle (a database restart) is still replaced before use, and one in steady use costs
+/// nothing extra. A failed ping discards the connection and the pool opens another.
+pub(crate) fn pool_options<DB: Database>() -> PoolOptions<DB> {
+    PoolOptions::new().test_before_acquire(false).before_acquire(|conn: &mut DB::Connection, meta| {
+        Box::pin(async move {
+            if meta.idle_for > PING_IF_IDLE_FOR {
+                conn.ping().await?;
+            }
+            Ok(true)
+        })
+    })
 }
 
 /// Runs `migrator` on `pool` and returns how many migrations it applied, counted as the change in

@@ -3,11 +3,14 @@
 //! The SQL text (in the per-entity modules) is identical on both backends, so the method bodies
 //! are too; they differ only in the pool type, which a `macro_rules!` handles without the long
 //! sqlx trait bounds a generic implementation would need. The behaviours that must differ are
-//! each store's own: how a write transaction starts (`begin_write`) and how `delete_user` locks
-//! the user row (`LOCK_USER_FOR_DELETE`).
+//! each store's own: how a write transaction starts (`begin_write`), how `delete_user` locks
+//! the user row (`LOCK_USER_FOR_DELETE`), and how a batch of token rows goes in
+//! (`insert_token_batch`: multi-row statements in one transaction on SQLite, one `unnest`
+//! statement on PostgreSQL).
 
-/// Implements `tessera_core::Store` for `$ty`, a struct with a `pool: sqlx::Pool<_>` field and an
-/// inherent `async fn begin_write(&self) -> Result<sqlx::Transaction<'static, _>, sqlx::Error>`.
+/// Implements `tessera_core::Store` for `$ty`, a struct with a `pool: sqlx::Pool<_>` field and the
+/// inherent `async fn begin_write(&self) -> Result<sqlx::Transaction<'static, _>, sqlx::Error>` and
+/// `async fn insert_token_batch(&self, &[(OrgId, NewUserToken)]) -> Result<Option<Vec<UserTokenRow>>>`.
 /// The user-management and idempotency-key methods delegate to [`crate::user_ops::impl_user_ops`]
 /// and [`crate::idempotency_ops::impl_idempotency_ops`], expanded here too.
 macro_rules! impl_store {
@@ -18,24 +21,6 @@ macro_rules! impl_store {
 
         // An anonymous const scopes these imports to the expansion.
         const _: () = {
-            /// Binds the 9 values of one new token row, in the column order of
-            /// `user_token::INSERT_USER_TOKEN`.
-            macro_rules! bind_new_token {
-                ($query:expr, $org_id:expr, $new:expr) => {{
-                    let (by_key, by_member) = user_token::issuer_columns($new.issued_by);
-                    $query
-                        .bind($new.id.0)
-                        .bind($org_id.0)
-                        .bind($new.user_id.0)
-                        .bind($new.signing_key_id.0)
-                        .bind(micros($new.issued_at))
-                        .bind(micros_opt($new.expires_at))
-                        .bind($new.is_default)
-                        .bind(by_key)
-                        .bind(by_member)
-                }};
-            }
-
             use sqlx::types::Json;
             use tessera_core::{
                 Account, ApiKey, ApiKeyHash, ApiKeyId, Error, IdempotencyClaim, Member, NewApiKey, NewMember, NewOrg,
@@ -49,7 +34,7 @@ macro_rules! impl_store {
             use $crate::member::{self, MemberRow};
             use $crate::org::{self, OrgRow, SigningKeyRow};
             use $crate::user::{self, UserRow};
-            use $crate::user_token::{self, UserTokenRow};
+            use $crate::user_token::{self, bind_new_token, UserTokenRow};
 
             #[async_trait::async_trait]
             impl Store for $ty {
@@ -288,34 +273,18 @@ macro_rules! impl_store {
                 }
 
                 async fn insert_user_tokens(&self, batch: &[(OrgId, NewUserToken)]) -> Result<Vec<Result<UserToken>>> {
-                    let mut tx = self.begin_write().await.map_err(storage)?;
-                    // Multi-row statements of up to `ROWS_PER_INSERT` rows each (see there).
+                    let Some(rows) = self.insert_token_batch(batch).await? else {
+                        // A statement failed (a user deleted under the batch breaks a foreign
+                        // key) and nothing was inserted: insert the rows one by one, each with
+                        // its own result.
+                        let mut results = Vec::with_capacity(batch.len());
+                        for (org_id, new) in batch {
+                            results.push(self.insert_user_token(*org_id, new).await);
+                        }
+                        return Ok(results);
+                    };
                     let mut inserted: std::collections::HashMap<uuid::Uuid, UserTokenRow> =
-                        std::collections::HashMap::with_capacity(batch.len());
-                    let mut rest = batch;
-                    for size in user_token::statement_sizes(batch.len(), Self::ROWS_PER_INSERT) {
-                        let (chunk, tail) = rest.split_at(size);
-                        rest = tail;
-                        let sql = user_token::insert_user_tokens_or_nothing(size);
-                        let mut query = sqlx::query_as::<_, UserTokenRow>(&sql);
-                        for (org_id, new) in chunk {
-                            query = bind_new_token!(query, org_id, new);
-                        }
-                        match query.fetch_all(&mut *tx).await {
-                            Ok(rows) => inserted.extend(rows.into_iter().map(|row| (row.id(), row))),
-                            Err(_) => {
-                                // A failing statement (a user deleted under the batch breaks a
-                                // foreign key) aborts a PostgreSQL transaction: give the batch up
-                                // and insert its rows one by one, each with its own result.
-                                tx.rollback().await.map_err(storage)?;
-                                let mut results = Vec::with_capacity(batch.len());
-                                for (org_id, new) in batch {
-                                    results.push(self.insert_user_token(*org_id, new).await);
-                                }
-                                return Ok(results);
-                            }
-                        }
-                    }
+                        rows.into_iter().map(|row| (row.id(), row)).collect();
                     let mut results = Vec::with_capacity(batch.len());
                     for (org_id, new) in batch {
                         if let Some(row) = inserted.remove(&new.id.0) {
@@ -328,7 +297,7 @@ macro_rules! impl_store {
                             && sqlx::query(user::USER_EXISTS)
                                 .bind(org_id.0)
                                 .bind(new.user_id.0)
-                                .fetch_optional(&mut *tx)
+                                .fetch_optional(&self.pool)
                                 .await
                                 .map_err(storage)?
                                 .is_some();
@@ -341,7 +310,6 @@ macro_rules! impl_store {
                             Error::not_found("user")
                         }));
                     }
-                    tx.commit().await.map_err(storage)?;
                     Ok(results)
                 }
 

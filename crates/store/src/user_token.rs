@@ -26,19 +26,65 @@ pub(crate) const INSERT_USER_TOKEN: &str = concat!(
     user_token_columns!()
 );
 
+/// Binds the 9 values of one new token row (`$org_id: OrgId`, `$new: &NewUserToken`) to a sqlx
+/// query, in the column order of [`INSERT_USER_TOKEN`].
+macro_rules! bind_new_token {
+    ($query:expr, $org_id:expr, $new:expr) => {{
+        let (by_key, by_member) = $crate::user_token::issuer_columns($new.issued_by);
+        $query
+            .bind($new.id.0)
+            .bind($org_id.0)
+            .bind($new.user_id.0)
+            .bind($new.signing_key_id.0)
+            .bind($crate::convert::micros($new.issued_at))
+            .bind($crate::convert::micros_opt($new.expires_at))
+            .bind($new.is_default)
+            .bind(by_key)
+            .bind(by_member)
+    }};
+}
+pub(crate) use bind_new_token;
+
+/// PostgreSQL only: a whole batch of token rows in one statement, one array per column, `$1`…`$9`
+/// in the column order of [`INSERT_USER_TOKEN`] (`uuid[]`, `int8[]` for the microsecond times,
+/// `bool[]`). One statement costs one round trip whatever the batch size, and its text never
+/// changes, so it is prepared once per connection.
+///
+/// Rows go in in array order (`with ordinality`), so of two default tokens for one user in a
+/// batch the first wins; the second, like any row that would be a second live default token, is
+/// skipped by `on conflict do nothing`. There is no join with `end_user`: the composite foreign
+/// key `(org_id, user_id)` makes a row whose user is not in the org fail the whole statement
+/// (atomic, nothing inserted), and the caller then inserts the rows one by one. A planner-chosen
+/// join is also what the multi-row `VALUES` form below has, and that form measured slower on
+/// PostgreSQL than one statement per row (2026-11-21, cause not pinned down).
+pub(crate) const INSERT_USER_TOKENS_UNNEST: &str = concat!(
+    "insert into user_token (id, org_id, user_id, signing_key_id, issued_at, expires_at, is_default, ",
+    "issued_by_api_key_id, issued_by_member_id) ",
+    "select id, org_id, user_id, signing_key_id, issued_at, expires_at, is_default, by_key, by_member ",
+    "from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::int8[], $6::int8[], $7::bool[], ",
+    "$8::uuid[], $9::uuid[]) with ordinality ",
+    "as v(id, org_id, user_id, signing_key_id, issued_at, expires_at, is_default, by_key, by_member, n) ",
+    "order by n on conflict do nothing returning ",
+    user_token_columns!()
+);
+
 /// Most rows one [`insert_user_tokens_or_nothing`] statement takes: 256 (2,304 parameters, far
-/// below SQLite's 32,766 and PostgreSQL's 65,535).
+/// below SQLite's limit of 32,766).
 pub(crate) const MAX_ROWS_PER_INSERT: usize = 256;
 
-/// [`INSERT_USER_TOKEN`] for `rows` rows in one statement that inserts nothing, without an error, where a unique index clashes (a second live default token), so one row's clash does not abort the batch (1 to
-/// [`MAX_ROWS_PER_INSERT`]): row `i` binds `$(9i+1)`…`$(9i+9)` in the order of
-/// [`INSERT_USER_TOKEN`]. Rows are inserted in batch order. Rows whose user is not in the org,
-/// or that would be a second live default token, are skipped; `returning` gives the inserted
-/// rows, in no particular order.
+/// SQLite's form of a batch insert: [`INSERT_USER_TOKEN`] for `rows` rows (1 to
+/// [`MAX_ROWS_PER_INSERT`]) in one statement. Row `i` binds the `9i+1`-th to `9i+9`-th parameters
+/// in the column order of [`INSERT_USER_TOKEN`]. Rows are inserted in batch order. Rows whose user
+/// is not in the org, or that would be a second live default token (`on conflict do nothing`, so
+/// one row's clash does not abort the batch), are skipped; `returning` gives the inserted rows, in
+/// no particular order.
 ///
-/// `VALUES` columns are named `column1`… on both SQLite and PostgreSQL. The `where` clause also
-/// settles SQLite's parsing ambiguity between a join's `ON` and the upsert's `ON CONFLICT`
-/// (sqlite.org/lang_upsert.html §2.2). Each backend sets its rows per statement (`ROWS_PER_INSERT`).
+/// The parameters are anonymous `?`, not `$n`: sqlx asks SQLite for each parameter's name when
+/// binding, and SQLite finds a name by a linear scan, so 2,304 named parameters cost millions of
+/// steps per statement (it showed in profiles). `VALUES` columns are named `column1`…; the `where`
+/// clause also settles SQLite's parsing ambiguity between a join's `ON` and the upsert's
+/// `ON CONFLICT` (sqlite.org/lang_upsert.html §2.2). PostgreSQL uses
+/// [`INSERT_USER_TOKENS_UNNEST`] instead.
 pub(crate) fn insert_user_tokens_or_nothing(rows: usize) -> String {
     debug_assert!((1..=MAX_ROWS_PER_INSERT).contains(&rows));
     let mut sql = String::with_capacity(300 + rows * 48);
@@ -53,12 +99,11 @@ pub(crate) fn insert_user_tokens_or_nothing(rows: usize) -> String {
             sql.push_str(", ");
         }
         sql.push('(');
-        for col in 1..=9 {
-            if col > 1 {
+        for col in 0..9 {
+            if col > 0 {
                 sql.push_str(", ");
             }
-            sql.push('$');
-            sql.push_str(&(row * 9 + col).to_string());
+            sql.push('?');
         }
         // column10: the row's place in the batch, so rows go in (and the first of two default
         // tokens wins) in batch order, whatever join order the planner picks.
@@ -278,12 +323,13 @@ mod tests {
     }
 
     #[test]
-    fn a_multi_row_insert_numbers_its_parameters_row_by_row() {
+    fn a_multi_row_insert_has_nine_parameters_per_row_and_an_ordinal() {
         let sql = insert_user_tokens_or_nothing(2);
-        assert!(sql.contains(
-            "from (values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0), ($10, $11, $12, $13, $14, $15, $16, $17, $18, 1)) as v"
-        ), "{sql}");
-        assert!(!sql.contains("$19"));
+        assert!(
+            sql.contains("from (values (?, ?, ?, ?, ?, ?, ?, ?, ?, 0), (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)) as v"),
+            "{sql}"
+        );
+        assert_eq!(sql.matches('?').count(), 18);
     }
 
     #[test]
