@@ -7,7 +7,7 @@ use tessera_core::{OrgSlug, Store};
 use crate::{
     crypto::KeyRing,
     group_commit::TokenWriter,
-    services::{api_keys::ApiKeyCache, users::UserIdentities},
+    services::{api_keys::ApiKeyCache, tokens::TokenRows, users::UserIdentities},
 };
 
 /// Settings the API needs from the server's configuration.
@@ -30,9 +30,14 @@ impl ApiConfig {
     }
 }
 
-/// Everything a handler or service needs; cheap to clone.
+/// Everything a handler or service needs; cheap to clone (one reference count: axum clones the
+/// state for every request, several times). Its parts are read through `Deref`
+/// (`state.store`, `state.keys`, …).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppParts>);
+
+/// The parts of [`AppState`].
+pub struct AppParts {
     /// The storage backend.
     pub store: Arc<dyn Store>,
     /// Decrypted signing keys.
@@ -45,6 +50,16 @@ pub struct AppState {
     pub token_writer: Arc<TokenWriter>,
     /// Users recently named by id, for the immutable part of their claims.
     pub user_identities: Arc<UserIdentities>,
+    /// Token rows recently read by introspection.
+    pub token_rows: Arc<TokenRows>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
 }
 
 impl AppState {
@@ -54,13 +69,14 @@ impl AppState {
     /// Outside a Tokio runtime.
     pub fn new(store: Arc<dyn Store>, keys: KeyRing, config: ApiConfig) -> Self {
         let token_writer = Arc::new(TokenWriter::spawn(store.clone()));
-        Self {
+        Self(Arc::new(AppParts {
             store,
             keys: Arc::new(keys),
             config: Arc::new(config),
             api_key_cache: Arc::default(),
             token_writer,
             user_identities: Arc::default(),
-        }
+            token_rows: Arc::default(),
+        }))
     }
 }

@@ -1,5 +1,7 @@
 //! `POST /v1/tokens/introspect` (after RFC 7662, with a JSON body): is this a live token of the
-//! caller's org? Revocations are visible to the very next call.
+//! caller's org? A revocation made through this instance is visible to the very next call; one
+//! made through another instance on the same database within 1 second
+//! ([`crate::services::tokens::TOKEN_ROW_TTL`]).
 
 use axum::{extract::State, Json};
 use serde::{Deserialize, Serialize};
@@ -61,7 +63,8 @@ pub struct ClaimsDoc {
 /// Is this a live token of the caller's org? (After RFC 7662 §2, with a JSON body.)
 ///
 /// `{"active": false}` for anything else: garbage, bad signature, expired, revoked, another org's token.
-/// A revocation is visible to the very next call.
+/// A revocation made through this instance is visible to the very next call; one made through
+/// another instance on the same database, within 1 second.
 #[utoipa::path(
     post, path = "/v1/tokens/introspect", tag = "user tokens", request_body = IntrospectIn,
     security(("api_key" = [])),

@@ -1,14 +1,81 @@
 //! User tokens: issuing, handing out a user's default permanent token again (claimr's
 //! `GET /token`), introspection (RFC 7662) and revocation.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 use tessera_core::{
     Account, Error, IssuedBy, NewUserToken, Org, OrgId, Page, Platform, Result, Timestamp, TokenQuery, TokenStatus,
     User, UserId, UserToken, UserTokenClaims, UserTokenId,
 };
+
+use tessera_core::Store;
 use uuid::Uuid;
 
 use super::now;
 use crate::AppState;
+
+/// How long this process trusts a token row read for introspection without reading it again:
+/// 1 second, as for API keys ([`super::api_keys::KEY_CACHE_TTL`]). A revocation or user deletion
+/// made through this process is seen by the very next introspection regardless, because it
+/// forgets every remembered row ([`TokenRows::forget_all`]); one made by another process (another
+/// instance on the same database) is seen within this time.
+pub const TOKEN_ROW_TTL: Duration = Duration::from_secs(1);
+
+/// Most token rows [`TokenRows`] holds: 65,536 (about 200 bytes each).
+pub const TOKEN_ROW_CAPACITY: u64 = 65_536;
+
+/// Token rows recently read by introspection, so that a token checked again within
+/// [`TOKEN_ROW_TTL`] costs no database read.
+///
+/// Every row is remembered with the *generation* current when its read started, and is only
+/// used while that generation is still current. Revoking or deleting tokens through this process
+/// commits first and then starts a new generation. So a row read before the revocation committed
+/// carries an older generation and is never used after the revocation returns, even if it was
+/// put in the cache after that: the "revocation is visible to the very next introspection on the
+/// same instance" rule holds without a lock on the read path.
+pub struct TokenRows {
+    entries: moka::sync::Cache<UserTokenId, (u64, UserToken)>,
+    generation: AtomicU64,
+}
+
+impl Default for TokenRows {
+    fn default() -> Self {
+        Self {
+            entries: moka::sync::Cache::builder().max_capacity(TOKEN_ROW_CAPACITY).time_to_live(TOKEN_ROW_TTL).build(),
+            generation: AtomicU64::new(0),
+        }
+    }
+}
+
+impl TokenRows {
+    /// The org's token row `id`: from memory if read in this generation less than
+    /// [`TOKEN_ROW_TTL`] ago, else from `store` (and then remembered). `None` when the org has no
+    /// such token (not remembered).
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn get(&self, store: &dyn Store, org_id: OrgId, id: UserTokenId) -> Result<Option<UserToken>> {
+        let generation = self.generation.load(Ordering::SeqCst);
+        if let Some((seen_in, row)) = self.entries.get(&id) {
+            if seen_in == generation {
+                return Ok((row.org_id == org_id).then_some(row));
+            }
+        }
+        let row = store.user_token(org_id, id).await?;
+        if let Some(row) = &row {
+            self.entries.insert(id, (generation, row.clone()));
+        }
+        Ok(row)
+    }
+
+    /// Starts a new generation: no row read before this call is used again. Call it after every
+    /// change to token rows that introspection must see at once (revocation, deletion), whether
+    /// or not the change reported success.
+    pub fn forget_all(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.entries.invalidate_all();
+    }
+}
 
 /// Shortest lifetime a caller may ask for: 60 seconds.
 pub const MIN_TTL_SECONDS: i64 = 60;
@@ -189,7 +256,7 @@ pub async fn introspect(state: &AppState, org: &Org, token: &str) -> Result<Opti
     let Ok(jti) = claims.jti.parse::<UserTokenId>() else {
         return Ok(None);
     };
-    let Some(row) = state.store.user_token(org.id, jti).await? else {
+    let Some(row) = state.token_rows.get(state.store.as_ref(), org.id, jti).await? else {
         return Ok(None);
     };
     let live = row.status(now()) == TokenStatus::Active && row.user_id.to_string() == claims.sub;
@@ -201,7 +268,9 @@ pub async fn introspect(state: &AppState, org: &Org, token: &str) -> Result<Opti
 /// # Errors
 /// `NotFound { entity: "user token" }`, also for another org's token; storage errors.
 pub async fn revoke(state: &AppState, org_id: OrgId, token_id: UserTokenId) -> Result<UserToken> {
-    state.store.revoke_user_token(org_id, token_id, now()).await
+    let revoked = state.store.revoke_user_token(org_id, token_id, now()).await;
+    state.token_rows.forget_all();
+    revoked
 }
 
 /// Revokes the user's tokens issued before `issued_before` (default: now). Returns the count.
@@ -221,7 +290,9 @@ pub async fn revoke_all(
         // Strictly before "now + 1 µs" includes a token issued in this very microsecond.
         None => now + time::Duration::microseconds(1),
     };
-    state.store.revoke_user_tokens(org_id, user_id, before, now).await
+    let revoked = state.store.revoke_user_tokens(org_id, user_id, before, now).await;
+    state.token_rows.forget_all();
+    revoked
 }
 
 /// One page of the user's tokens, newest first.

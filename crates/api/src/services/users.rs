@@ -165,5 +165,8 @@ pub async fn patch(state: &AppState, org_id: OrgId, user_id: UserId, input: Patc
 /// # Errors
 /// `NotFound { entity: "user" }`; storage errors.
 pub async fn delete(state: &AppState, org_id: OrgId, user_id: UserId) -> Result<u64> {
-    state.store.delete_user(org_id, user_id).await
+    let deleted = state.store.delete_user(org_id, user_id).await;
+    // Introspection must not find the deleted tokens in memory either.
+    state.token_rows.forget_all();
+    deleted
 }

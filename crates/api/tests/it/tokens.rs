@@ -44,6 +44,10 @@ async fn revoke_tokens_revokes_all_of_a_users_tokens_and_counts_them() {
         short.push(r.body["user_token"].as_str().unwrap().to_owned());
     }
     let (other, _) = app.claimr_token(&key, "u2").await;
+    // Introspected once first, so this instance has the live rows in memory.
+    for t in short.iter().chain([&permanent, &other]) {
+        assert_eq!(app.introspect(&key, t).await["active"], true);
+    }
 
     let r = app.post(&format!("/v1/users/{user_id}/revoke-tokens"), &key, json!({})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -225,4 +229,54 @@ async fn a_deleted_user_gets_no_new_token_even_after_being_looked_up() {
     let r = app.call(Method::DELETE, &format!("/v1/users/{user_id}"), Some(&key), None).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
     app.post("/v1/user-tokens", &key, json!({"user": user_id})).await.assert_problem(404, "user_not_found");
+}
+
+#[tokio::test]
+async fn a_revocation_by_another_instance_is_seen_within_the_token_row_ttl() {
+    let app = TestApp::new().await;
+    let org = app.with_org("acme").await;
+    let key = app.with_api_key(&org).await;
+    let (token, _) = app.claimr_token(&key, "u1").await;
+    let jti = app.introspect(&key, &token).await["jti"].as_str().unwrap().parse::<uuid::Uuid>().unwrap();
+
+    // Another instance on the same database revokes it: straight in the store, so this
+    // instance's services (which forget remembered rows on revocation) are not involved.
+    let other_instance = tessera_store::open(&app.db_url).await.unwrap();
+    other_instance
+        .revoke_user_token(org.id, tessera_core::UserTokenId(jti), time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+
+    let deadline = std::time::Instant::now() + tessera_api::services::tokens::TOKEN_ROW_TTL;
+    while app.introspect(&key, &token).await["active"] == true {
+        assert!(std::time::Instant::now() < deadline, "still active after TOKEN_ROW_TTL");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // It stays inactive (a revocation is never undone by a stale row).
+    assert_eq!(app.introspect(&key, &token).await, json!({"active": false}));
+}
+
+#[tokio::test]
+async fn a_token_row_read_before_a_revocation_is_not_used_after_it() {
+    use tessera_api::services::tokens::TokenRows;
+    let app = TestApp::new().await;
+    let org = app.with_org("acme").await;
+    let key = app.with_api_key(&org).await;
+    let (token, _) = app.claimr_token(&key, "u1").await;
+    let jti = app.introspect(&key, &token).await["jti"].as_str().unwrap().parse::<uuid::Uuid>().unwrap();
+    let id = tessera_core::UserTokenId(jti);
+    let store = app.state.store.as_ref();
+
+    let rows = TokenRows::default();
+    assert!(rows.get(store, org.id, id).await.unwrap().unwrap().revoked_at.is_none());
+    store.revoke_user_token(org.id, id, time::OffsetDateTime::now_utc()).await.unwrap();
+    assert!(
+        rows.get(store, org.id, id).await.unwrap().unwrap().revoked_at.is_none(),
+        "within the TTL and the same generation the remembered row is used (no read)"
+    );
+    rows.forget_all();
+    assert!(rows.get(store, org.id, id).await.unwrap().unwrap().revoked_at.is_some(), "a new generation reads again");
+
+    let other = tessera_core::OrgId(uuid::Uuid::now_v7());
+    assert!(rows.get(store, other, id).await.unwrap().is_none(), "another org never gets the row");
 }

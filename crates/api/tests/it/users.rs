@@ -133,6 +133,7 @@ async fn delete_removes_the_user_and_their_tokens() {
     let (token, user_id) = app.claimr_token(&key, "gone").await;
     let (other_token, _) = app.claimr_token(&key, "stays").await;
     let uri = format!("/v1/users/{user_id}");
+    assert_eq!(app.introspect(&key, &token).await["active"], true, "the row is now in this instance's memory");
 
     let r = app.call(Method::DELETE, &uri, Some(&key), None).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
