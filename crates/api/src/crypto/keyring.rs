@@ -76,6 +76,9 @@ pub struct OrgKeys {
     /// key, so a hit is the very bytes that were verified: skipping the Ed25519 verification for
     /// it is safe. Lives and dies with these keys (reloading the keys drops it).
     verified: moka::sync::Cache<Box<str>, Arc<UserTokenClaims>>,
+    /// Tokens handed out again ([`OrgKeys::sign_again`]), by key and `jti`, with the claims they
+    /// were signed for.
+    signed: moka::sync::Cache<(SigningKeyId, Box<str>), Arc<(UserTokenClaims, String)>>,
 }
 
 impl OrgKeys {
@@ -107,6 +110,26 @@ impl OrgKeys {
         let signature = key.pair.sign(token.as_bytes());
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(signature.as_ref(), &mut token);
+        Ok(token)
+    }
+
+    /// [`OrgKeys::sign`] for a token that is handed out again (a returning user's permanent token
+    /// from `GET /token`): the string signed before for the same key and the very same claims is
+    /// returned without signing, which is what signing again would give (Ed25519 is
+    /// deterministic, RFC 8032 §5.1.6). Claims that differ in any field are signed afresh.
+    /// Remembered like verifications: [`VERIFIED_CAPACITY`] tokens, [`VERIFIED_IDLE`] unused.
+    ///
+    /// # Errors
+    /// As [`OrgKeys::sign`].
+    pub fn sign_again(&self, kid: SigningKeyId, claims: &UserTokenClaims) -> Result<String> {
+        let key = (kid, Box::<str>::from(claims.jti.as_str()));
+        if let Some(hit) = self.signed.get(&key) {
+            if hit.0 == *claims {
+                return Ok(hit.1.clone());
+            }
+        }
+        let token = self.sign(kid, claims)?;
+        self.signed.insert(key, Arc::new((claims.clone(), token.clone())));
         Ok(token)
     }
 
@@ -235,7 +258,8 @@ impl KeyRing {
             }
         }
         let verified = moka::sync::Cache::builder().max_capacity(VERIFIED_CAPACITY).time_to_idle(VERIFIED_IDLE).build();
-        Ok(OrgKeys { active, keys, jwks: Jwks { keys: jwks }, verified })
+        let signed = moka::sync::Cache::builder().max_capacity(VERIFIED_CAPACITY).time_to_idle(VERIFIED_IDLE).build();
+        Ok(OrgKeys { active, keys, jwks: Jwks { keys: jwks }, verified, signed })
     }
 }
 
@@ -288,6 +312,23 @@ mod tests {
             let expected = jsonwebtoken::encode(&header, &c, &jsonwebtoken::EncodingKey::from_ed_der(&pkcs8)).unwrap();
             assert_eq!(keys.sign(kid, &c).unwrap(), expected);
         }
+    }
+
+    #[test]
+    fn signing_again_gives_the_same_string_and_follows_changed_claims() {
+        let (keys, kid, _) = org_keys();
+        let c = claims(None);
+        let first = keys.sign_again(kid, &c).unwrap();
+        assert_eq!(first, keys.sign(kid, &c).unwrap());
+        assert!(keys.signed.contains_key(&(kid, Box::from(c.jti.as_str()))), "remembered");
+        assert_eq!(keys.sign_again(kid, &c).unwrap(), first, "second call, from memory");
+
+        // Same jti, another claim (say the org's public URL changed): signed afresh, not the old string.
+        let moved = UserTokenClaims { iss: "http://moved.test/o/acme".into(), ..c.clone() };
+        let again = keys.sign_again(kid, &moved).unwrap();
+        assert_ne!(again, first);
+        assert_eq!(again, keys.sign(kid, &moved).unwrap());
+        assert_eq!(keys.verify(&again, "http://moved.test/o/acme", AUD), Some(moved));
     }
 
     #[test]

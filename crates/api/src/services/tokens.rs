@@ -132,9 +132,18 @@ fn claims(state: &AppState, org: &Org, user: &User, token: &UserToken) -> UserTo
     }
 }
 
+/// Signs a token just inserted: it has never been handed out before.
 async fn sign(state: &AppState, org: &Org, user: &User, token: UserToken) -> Result<IssuedToken> {
     let keys = state.keys.org_keys(state.store.as_ref(), org.id).await?;
     let jwt = keys.sign(token.signing_key_id, &claims(state, org, user, &token))?;
+    Ok(IssuedToken { token, jwt })
+}
+
+/// Signs an existing token to hand it out again: the same string as before, from memory when
+/// this process signed it recently ([`crate::crypto::OrgKeys::sign_again`]).
+async fn sign_again(state: &AppState, org: &Org, user: &User, token: UserToken) -> Result<IssuedToken> {
+    let keys = state.keys.org_keys(state.store.as_ref(), org.id).await?;
+    let jwt = keys.sign_again(token.signing_key_id, &claims(state, org, user, &token))?;
     Ok(IssuedToken { token, jwt })
 }
 
@@ -201,7 +210,7 @@ pub async fn default_token(
     issued_by: Option<IssuedBy>,
 ) -> Result<IssuedToken> {
     if let Some(token) = state.store.default_user_token(org.id, user.id).await? {
-        return sign(state, org, user, token).await;
+        return sign_again(state, org, user, token).await;
     }
     match insert(state, org, user, None, now(), true, issued_by).await {
         Ok(token) => sign(state, org, user, token).await,
@@ -212,7 +221,7 @@ pub async fn default_token(
                 .default_user_token(org.id, user.id)
                 .await?
                 .ok_or_else(|| Error::Internal("default token vanished after a conflict".into()))?;
-            sign(state, org, user, token).await
+            sign_again(state, org, user, token).await
         }
         Err(e) => Err(e),
     }
@@ -238,7 +247,7 @@ pub async fn returning_user_token(
     if display_name.is_some_and(|name| user.display_name.as_deref() != Some(name)) {
         return Ok(None);
     }
-    let issued = sign(state, org, &user, token).await?;
+    let issued = sign_again(state, org, &user, token).await?;
     Ok(Some((user, issued)))
 }
 
@@ -316,5 +325,5 @@ pub async fn jwt_of(state: &AppState, org: &Org, token_id: UserTokenId) -> Resul
     let Some(user) = state.store.user_by_id(org.id, token.user_id).await? else {
         return Ok(None);
     };
-    Ok(Some(sign(state, org, &user, token).await?.jwt))
+    Ok(Some(sign_again(state, org, &user, token).await?.jwt))
 }
