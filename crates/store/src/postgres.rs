@@ -6,7 +6,7 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::{Postgres, Transaction};
 
-use tessera_core::{NewUserToken, OrgId};
+use tessera_core::{NewUserToken, OrgId, UserToken};
 
 use crate::convert::{micros, micros_opt, storage};
 use crate::open::{apply_migrations, pool_options, redact, OpenError};
@@ -76,7 +76,7 @@ impl PgStore {
     /// `POST /v1/user-tokens`): 5,544 req/s with 1 row per statement, 2,439 with up to 256, 895
     /// with up to 8.
     ///
-    /// Returns the inserted rows, in no particular order (a row that would be a second live
+    /// Returns the inserted tokens, in no particular order (a row that would be a second live
     /// default token is skipped), or `None` when the statement failed with a database error (a
     /// row whose user is not in the org breaks the foreign key): nothing was inserted.
     ///
@@ -85,7 +85,7 @@ impl PgStore {
     pub(crate) async fn insert_token_batch(
         &self,
         batch: &[(OrgId, NewUserToken)],
-    ) -> tessera_core::Result<Option<Vec<UserTokenRow>>> {
+    ) -> tessera_core::Result<Option<Vec<UserToken>>> {
         let n = batch.len();
         let (mut ids, mut orgs, mut users, mut keys) =
             (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
@@ -117,7 +117,9 @@ impl PgStore {
             .fetch_all(&self.pool)
             .await;
         match result {
-            Ok(rows) => Ok(Some(rows)),
+            Ok(rows) => {
+                rows.into_iter().map(UserTokenRow::into_user_token).collect::<tessera_core::Result<_>>().map(Some)
+            }
             Err(sqlx::Error::Database(_)) => Ok(None),
             Err(e) => Err(storage(e)),
         }

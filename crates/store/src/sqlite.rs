@@ -7,11 +7,11 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 
-use tessera_core::{NewUserToken, OrgId};
+use tessera_core::{NewUserToken, OrgId, UserToken};
 
 use crate::convert::storage;
 use crate::open::{apply_migrations, pool_options, redact, OpenError};
-use crate::user_token::{self, bind_new_token, UserTokenRow};
+use crate::user_token::{self, bind_new_token};
 
 /// The SQLite schema, embedded at compile time.
 static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
@@ -88,14 +88,14 @@ impl SqliteStore {
     pub(crate) const LOCK_USER_FOR_DELETE: &'static str = crate::user::USER_EXISTS;
 
     /// Inserts a batch of token rows in one `BEGIN IMMEDIATE` transaction (one fsync), as
-    /// multi-row statements of up to 256 rows ([`user_token::insert_user_tokens_or_nothing`]).
-    /// One multi-row statement costs one hop to the connection's worker thread instead of one
-    /// per row; measured 2026-11-21 (100,000 users, 64 connections): `POST /v1/user-tokens`
-    /// 11,039 req/s against 9,275 with one row per statement.
+    /// multi-row statements of up to 256 rows ([`user_token::insert_user_tokens_values`]), and
+    /// returns the inserted tokens. One multi-row statement costs one hop to the connection's
+    /// worker thread instead of one per row (measured 2026-11-21, 100,000 users: 11,039 req/s
+    /// against 9,275 with one row per statement), and no row comes back from it.
     ///
-    /// Returns the inserted rows, in no particular order (a row is skipped when its user is not in
-    /// the org or it would be a second live default token), or `None` when a statement failed
-    /// with a database error and the transaction was rolled back: nothing was inserted.
+    /// All or nothing: when a statement fails (a user not in the org) or a row is skipped (a
+    /// second live default token), the transaction is rolled back and `None` says that nothing
+    /// was inserted, so the caller can insert the rows one by one, each with its own result.
     ///
     /// # Errors
     /// [`tessera_core::Error::Storage`] when the transaction cannot start or commit, or the
@@ -103,21 +103,20 @@ impl SqliteStore {
     pub(crate) async fn insert_token_batch(
         &self,
         batch: &[(OrgId, NewUserToken)],
-    ) -> tessera_core::Result<Option<Vec<UserTokenRow>>> {
+    ) -> tessera_core::Result<Option<Vec<UserToken>>> {
         let mut tx = self.begin_write().await.map_err(storage)?;
-        let mut inserted = Vec::with_capacity(batch.len());
         let mut rest = batch;
         for size in user_token::statement_sizes(batch.len(), user_token::MAX_ROWS_PER_INSERT) {
             let (chunk, tail) = rest.split_at(size);
             rest = tail;
-            let sql = user_token::insert_user_tokens_or_nothing(size);
-            let mut query = sqlx::query_as::<_, UserTokenRow>(&sql);
+            let sql = user_token::insert_user_tokens_values(size);
+            let mut query = sqlx::query(&sql);
             for (org_id, new) in chunk {
                 query = bind_new_token!(query, org_id, new);
             }
-            match query.fetch_all(&mut *tx).await {
-                Ok(rows) => inserted.extend(rows),
-                Err(sqlx::Error::Database(_)) => {
+            match query.execute(&mut *tx).await {
+                Ok(done) if done.rows_affected() == size as u64 => {}
+                Ok(_) | Err(sqlx::Error::Database(_)) => {
                     tx.rollback().await.map_err(storage)?;
                     return Ok(None);
                 }
@@ -125,7 +124,11 @@ impl SqliteStore {
             }
         }
         tx.commit().await.map_err(storage)?;
-        Ok(Some(inserted))
+        batch
+            .iter()
+            .map(|(org_id, new)| user_token::inserted_token(*org_id, new))
+            .collect::<tessera_core::Result<_>>()
+            .map(Some)
     }
 
     /// The org's owners, read inside a write transaction before the last-owner check. A plain

@@ -10,7 +10,7 @@
 
 /// Implements `tessera_core::Store` for `$ty`, a struct with a `pool: sqlx::Pool<_>` field and the
 /// inherent `async fn begin_write(&self) -> Result<sqlx::Transaction<'static, _>, sqlx::Error>` and
-/// `async fn insert_token_batch(&self, &[(OrgId, NewUserToken)]) -> Result<Option<Vec<UserTokenRow>>>`.
+/// `async fn insert_token_batch(&self, &[(OrgId, NewUserToken)]) -> Result<Option<Vec<UserToken>>>`.
 /// The user-management and idempotency-key methods delegate to [`crate::user_ops::impl_user_ops`]
 /// and [`crate::idempotency_ops::impl_idempotency_ops`], expanded here too.
 macro_rules! impl_store {
@@ -273,22 +273,22 @@ macro_rules! impl_store {
                 }
 
                 async fn insert_user_tokens(&self, batch: &[(OrgId, NewUserToken)]) -> Result<Vec<Result<UserToken>>> {
-                    let Some(rows) = self.insert_token_batch(batch).await? else {
-                        // A statement failed (a user deleted under the batch breaks a foreign
-                        // key) and nothing was inserted: insert the rows one by one, each with
-                        // its own result.
+                    let Some(tokens) = self.insert_token_batch(batch).await? else {
+                        // Nothing was inserted (a user deleted under the batch breaks a foreign
+                        // key; on SQLite also a second default token): insert the rows one by
+                        // one, each with its own result.
                         let mut results = Vec::with_capacity(batch.len());
                         for (org_id, new) in batch {
                             results.push(self.insert_user_token(*org_id, new).await);
                         }
                         return Ok(results);
                     };
-                    let mut inserted: std::collections::HashMap<uuid::Uuid, UserTokenRow> =
-                        rows.into_iter().map(|row| (row.id(), row)).collect();
+                    let mut inserted: std::collections::HashMap<UserTokenId, UserToken> =
+                        tokens.into_iter().map(|token| (token.id, token)).collect();
                     let mut results = Vec::with_capacity(batch.len());
                     for (org_id, new) in batch {
-                        if let Some(row) = inserted.remove(&new.id.0) {
-                            results.push(row.into_user_token());
+                        if let Some(token) = inserted.remove(&new.id) {
+                            results.push(Ok(token));
                             continue;
                         }
                         // Nothing inserted: no such user in the org, or (for a default token) the

@@ -2,7 +2,8 @@
 //! signature over claims that can be rebuilt from the row (see `tessera_core::user_token`).
 
 use tessera_core::{
-    ApiKeyId, Error, IssuedBy, MemberId, OrgId, Result, SigningKeyId, TokenStatus, UserId, UserToken, UserTokenId,
+    ApiKeyId, Error, IssuedBy, MemberId, NewUserToken, OrgId, Result, SigningKeyId, TokenStatus, UserId, UserToken,
+    UserTokenId,
 };
 use uuid::Uuid;
 
@@ -68,55 +69,56 @@ pub(crate) const INSERT_USER_TOKENS_UNNEST: &str = concat!(
     user_token_columns!()
 );
 
-/// Most rows one [`insert_user_tokens_or_nothing`] statement takes: 256 (2,304 parameters, far
+/// Most rows one [`insert_user_tokens_values`] statement takes: 256 (2,304 parameters, far
 /// below SQLite's limit of 32,766).
 pub(crate) const MAX_ROWS_PER_INSERT: usize = 256;
 
-/// SQLite's form of a batch insert: [`INSERT_USER_TOKEN`] for `rows` rows (1 to
-/// [`MAX_ROWS_PER_INSERT`]) in one statement. Row `i` binds the `9i+1`-th to `9i+9`-th parameters
-/// in the column order of [`INSERT_USER_TOKEN`]. Rows are inserted in batch order. Rows whose user
-/// is not in the org, or that would be a second live default token (`on conflict do nothing`, so
-/// one row's clash does not abort the batch), are skipped; `returning` gives the inserted rows, in
-/// no particular order.
+/// SQLite's form of a batch insert: `rows` rows (1 to [`MAX_ROWS_PER_INSERT`]) in one plain
+/// multi-row `insert … values`, in the column order of [`INSERT_USER_TOKEN`] (row `i` binds the
+/// `9i+1`-th to `9i+9`-th parameters), inserted in batch order. A row that would be a second live
+/// default token is skipped (`on conflict do nothing`), which shows as fewer rows affected than
+/// `rows`; a row whose user is not in the org fails the statement on the composite foreign key
+/// `(org_id, user_id)`, and nothing of it is inserted. Nothing is returned: the caller builds the
+/// tokens from what it bound ([`inserted_token`]), so no row travels back from SQLite's worker
+/// thread.
 ///
 /// The parameters are anonymous `?`, not `$n`: sqlx asks SQLite for each parameter's name when
 /// binding, and SQLite finds a name by a linear scan, so 2,304 named parameters cost millions of
-/// steps per statement (it showed in profiles). `VALUES` columns are named `column1`…; the `where`
-/// clause also settles SQLite's parsing ambiguity between a join's `ON` and the upsert's
-/// `ON CONFLICT` (sqlite.org/lang_upsert.html §2.2). PostgreSQL uses
-/// [`INSERT_USER_TOKENS_UNNEST`] instead.
-pub(crate) fn insert_user_tokens_or_nothing(rows: usize) -> String {
+/// steps per statement (it showed in profiles). PostgreSQL uses [`INSERT_USER_TOKENS_UNNEST`].
+pub(crate) fn insert_user_tokens_values(rows: usize) -> String {
     debug_assert!((1..=MAX_ROWS_PER_INSERT).contains(&rows));
-    let mut sql = String::with_capacity(300 + rows * 48);
+    let mut sql = String::with_capacity(200 + rows * 30);
     sql.push_str(
         "insert into user_token (id, org_id, user_id, signing_key_id, issued_at, expires_at, is_default, \
-         issued_by_api_key_id, issued_by_member_id) \
-         select v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8, v.column9 \
-         from (values ",
+         issued_by_api_key_id, issued_by_member_id) values ",
     );
     for row in 0..rows {
         if row > 0 {
             sql.push_str(", ");
         }
-        sql.push('(');
-        for col in 0..9 {
-            if col > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('?');
-        }
-        // column10: the row's place in the batch, so rows go in (and the first of two default
-        // tokens wins) in batch order, whatever join order the planner picks.
-        sql.push_str(", ");
-        sql.push_str(&row.to_string());
-        sql.push(')');
+        sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?)");
     }
-    sql.push_str(
-        ") as v, end_user u where u.org_id = v.column2 and u.id = v.column3 order by v.column10 \
-         on conflict do nothing returning ",
-    );
-    sql.push_str(user_token_columns!());
+    sql.push_str(" on conflict do nothing");
     sql
+}
+
+/// The token a store holds after inserting `new` for `org_id`: what a later read of its row
+/// gives (times floored to whole microseconds, not revoked).
+///
+/// # Errors
+/// [`Error::Internal`] if a time is out of range (it cannot be: it came from a `Timestamp`).
+pub(crate) fn inserted_token(org_id: OrgId, new: &NewUserToken) -> Result<UserToken> {
+    Ok(UserToken {
+        id: new.id,
+        org_id,
+        user_id: new.user_id,
+        signing_key_id: new.signing_key_id,
+        issued_at: timestamp(crate::convert::micros(new.issued_at))?,
+        expires_at: timestamp_opt(crate::convert::micros_opt(new.expires_at))?,
+        revoked_at: None,
+        is_default: new.is_default,
+        issued_by: new.issued_by,
+    })
 }
 
 /// Splits `len` rows into statement sizes that are powers of two of at most `max` rows (1 to
@@ -266,11 +268,6 @@ impl UserAndDefaultTokenRow {
 }
 
 impl UserTokenRow {
-    /// The row's id.
-    pub(crate) fn id(&self) -> Uuid {
-        self.id
-    }
-
     /// The domain token.
     ///
     /// # Errors
@@ -323,13 +320,14 @@ mod tests {
     }
 
     #[test]
-    fn a_multi_row_insert_has_nine_parameters_per_row_and_an_ordinal() {
-        let sql = insert_user_tokens_or_nothing(2);
+    fn a_multi_row_insert_has_nine_anonymous_parameters_per_row() {
+        let sql = insert_user_tokens_values(2);
         assert!(
-            sql.contains("from (values (?, ?, ?, ?, ?, ?, ?, ?, ?, 0), (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)) as v"),
+            sql.ends_with("values (?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing"),
             "{sql}"
         );
-        assert_eq!(sql.matches('?').count(), 18);
+        assert_eq!(insert_user_tokens_values(256).matches('?').count(), 2304);
+        assert!(!sql.contains('$'));
     }
 
     #[test]

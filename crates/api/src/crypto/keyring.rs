@@ -67,6 +67,9 @@ const VERIFIED_CAPACITY: u64 = 20_000;
 /// How long a remembered verification lasts without being used: 10 minutes.
 const VERIFIED_IDLE: Duration = Duration::from_secs(600);
 
+/// A token string and the claims it was signed for.
+type SignedToken = (UserTokenClaims, String);
+
 /// One org's decrypted keys.
 pub struct OrgKeys {
     active: Option<SigningKeyId>,
@@ -78,7 +81,7 @@ pub struct OrgKeys {
     verified: moka::sync::Cache<Box<str>, Arc<UserTokenClaims>>,
     /// Tokens handed out again ([`OrgKeys::sign_again`]), by key and `jti`, with the claims they
     /// were signed for.
-    signed: moka::sync::Cache<(SigningKeyId, Box<str>), Arc<(UserTokenClaims, String)>>,
+    signed: moka::sync::Cache<(SigningKeyId, Box<str>), Arc<SignedToken>>,
 }
 
 impl OrgKeys {
