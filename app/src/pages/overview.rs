@@ -32,7 +32,7 @@ fn Overview(me: Me, data: Resource<Result<OverviewData, AppError>>) -> impl Into
         <div class="space-y-8">
             <p class="text-sm text-slate-600">
                 "Signed in to " <span class="font-medium text-slate-900">{me.org_name}</span>
-                ". Token issuer: " <code class="rounded bg-slate-100 px-1.5 py-0.5 font-mono text-xs text-slate-700">"/o/" {me.org_slug}</code>
+                " · Token issuer: " <code class="rounded bg-slate-100 px-1.5 py-0.5 font-mono text-xs text-slate-700">"/o/" {me.org_slug}</code>
             </p>
             <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
                 {move || Suspend::new(async move {
