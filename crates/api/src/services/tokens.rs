@@ -3,12 +3,11 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use tessera_core::{
-    Account, Error, IssuedBy, NewUserToken, Org, OrgId, Page, Platform, Result, Timestamp, TokenQuery, TokenStatus,
-    User, UserId, UserToken, UserTokenClaims, UserTokenId,
-};
 
-use tessera_core::Store;
+use tessera_core::{
+    Account, Error, IssuedBy, NewUserToken, Org, OrgId, Page, Platform, Result, Store, Timestamp, TokenQuery,
+    TokenStatus, User, UserId, UserToken, UserTokenClaims, UserTokenId,
+};
 use uuid::Uuid;
 
 use super::now;
