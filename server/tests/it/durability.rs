@@ -24,12 +24,11 @@ fn sqlite_keeps_every_answered_token_across_sigkill() {
 
 #[test]
 fn postgres_keeps_every_answered_token_across_sigkill() {
-    let Ok(admin_url) = std::env::var("TESSERA_TEST_POSTGRES_URL") else {
-        eprintln!("!!! TESSERA_TEST_POSTGRES_URL is unset: the PostgreSQL SIGKILL test is SKIPPED !!!");
+    let Some(db) = tessera_testdb::TestDatabase::postgres() else {
+        eprintln!("!!! {} is unset: the PostgreSQL SIGKILL test is SKIPPED !!!", tessera_testdb::POSTGRES_URL_VAR);
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let db = PgDatabase::create(&admin_url);
     keeps_every_answered_token_across_sigkill(&db.url, dir.path());
 }
 
@@ -197,37 +196,4 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A PostgreSQL database of its own, dropped at the end.
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl PgDatabase {
-    fn create(admin_url: &str) -> Self {
-        let name = format!("tessera_test_{}", uuid::Uuid::new_v4().simple());
-        admin_sql(admin_url, &format!(r#"create database "{name}""#));
-        let base = admin_url.split('?').next().unwrap();
-        let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
-        Self { admin_url: admin_url.to_owned(), name, url }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        admin_sql(&self.admin_url, &format!(r#"drop database if exists "{}" with (force)"#, self.name));
-    }
-}
-
-fn admin_sql(admin_url: &str, sql: &str) {
-    use sqlx::{Connection, Executor};
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let mut conn = sqlx::PgConnection::connect(admin_url).await.expect("connect to TESSERA_TEST_POSTGRES_URL");
-        conn.execute(sql).await.expect(sql);
-        let _ = conn.close().await;
-    });
 }

@@ -2,7 +2,8 @@
 //!
 //! The backend comes from `TESSERA_TEST_API_DATABASE`: `sqlite` (the default) opens a SQLite file
 //! in a temporary folder; `postgres` creates a database `tessera_test_<uuid>` through
-//! `TESSERA_TEST_POSTGRES_URL` (like the store's contract suite) and drops it with the `TestApp`.
+//! `TESSERA_TEST_POSTGRES_URL` (with `tessera-testdb`, like the store's contract suite) and drops
+//! it with the `TestApp`.
 
 use axum::{
     body::Body,
@@ -12,40 +13,29 @@ use axum::{
 use http_body_util::BodyExt;
 use serde_json::Value;
 use sqlx::{Connection, Executor};
-use tempfile::TempDir;
 use tessera_api::{
     crypto::{KeyRing, MasterKey},
     services, ApiConfig, AppState,
 };
 use tessera_core::Org;
+pub use tessera_testdb::Backend;
+use tessera_testdb::{TestDatabase, POSTGRES_URL_VAR};
 use tower::ServiceExt;
 
 pub const PUBLIC_URL: &str = "http://tessera.test";
 
 /// Environment variable choosing the backend of every `TestApp`: `sqlite` (default) or `postgres`.
 pub const DATABASE_VAR: &str = "TESSERA_TEST_API_DATABASE";
-/// Environment variable with an admin URL of a PostgreSQL server that may create databases.
-pub const POSTGRES_URL_VAR: &str = "TESSERA_TEST_POSTGRES_URL";
-
-/// Which backend the `TestApp`s of this run use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl Backend {
-    /// The backend named by `TESSERA_TEST_API_DATABASE`.
-    pub fn from_env() -> Self {
-        let value = match std::env::var(DATABASE_VAR) {
-            Err(std::env::VarError::NotPresent) => String::new(),
-            other => other.unwrap_or_else(|e| panic!("{DATABASE_VAR}: {e}")),
-        };
-        match value.as_str() {
-            "" | "sqlite" => Backend::Sqlite,
-            "postgres" => Backend::Postgres,
-            other => panic!("{DATABASE_VAR} must be `sqlite` or `postgres`, not {other:?}"),
-        }
+/// The backend named by `TESSERA_TEST_API_DATABASE`.
+pub fn backend_from_env() -> Backend {
+    let value = match std::env::var(DATABASE_VAR) {
+        Err(std::env::VarError::NotPresent) => String::new(),
+        other => other.unwrap_or_else(|e| panic!("{DATABASE_VAR}: {e}")),
+    };
+    match value.as_str() {
+        "" | "sqlite" => Backend::Sqlite,
+        "postgres" => Backend::Postgres,
+        other => panic!("{DATABASE_VAR} must be `sqlite` or `postgres`, not {other:?}"),
     }
 }
 
@@ -57,72 +47,6 @@ pub struct TestApp {
     /// The URL the store was opened with (`sqlite://…` or `postgres://…/tessera_test_…`).
     pub db_url: String,
     _db: TestDatabase,
-}
-
-/// The test's own database, removed on drop.
-enum TestDatabase {
-    Sqlite(#[allow(dead_code)] TempDir),
-    Postgres { admin_url: String, name: String },
-}
-
-impl TestDatabase {
-    /// A fresh, empty database on `backend` and its URL.
-    async fn create(backend: Backend) -> (Self, String) {
-        match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().unwrap();
-                let url = format!("sqlite://{}", dir.path().join("tessera.db").display());
-                (TestDatabase::Sqlite(dir), url)
-            }
-            Backend::Postgres => {
-                let admin_url = std::env::var(POSTGRES_URL_VAR).unwrap_or_else(|_| {
-                    panic!(
-                        "{DATABASE_VAR}=postgres needs {POSTGRES_URL_VAR}, an admin URL of a PostgreSQL server that \
-                         may create databases (e.g. postgres://postgres@127.0.0.1:5432/test)"
-                    )
-                });
-                let name = format!("tessera_test_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = sqlx::PgConnection::connect(&admin_url)
-                    .await
-                    .unwrap_or_else(|e| panic!("connect to {POSTGRES_URL_VAR}: {e}"));
-                conn.execute(format!(r#"create database "{name}""#).as_str()).await.expect("create test database");
-                let _ = conn.close().await;
-                let url = with_database(&admin_url, &name);
-                (TestDatabase::Postgres { admin_url, name }, url)
-            }
-        }
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        let TestDatabase::Postgres { admin_url, name } = self else {
-            return;
-        };
-        let (admin_url, name) = (admin_url.clone(), name.clone());
-        // Drop may run inside a test's runtime (or while unwinding from a failed assertion), where
-        // blocking on a future is not allowed, so the best-effort cleanup gets a thread of its own.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
-            rt.block_on(async {
-                let mut conn = sqlx::PgConnection::connect(&admin_url).await.ok()?;
-                // `with (force)` ends the store's pooled connections (and any test connection).
-                conn.execute(format!(r#"drop database if exists "{name}" with (force)"#).as_str()).await.ok()
-            })
-        })
-        .join();
-    }
-}
-
-/// `url` with its database name replaced by `name` (query string kept).
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let host_start = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[host_start..].find('/').map_or(base.len(), |i| host_start + i);
-    format!("{}/{name}{query}", &base[..host_end])
 }
 
 /// A plain connection to a `TestApp`'s database, beside the store's pool, for tests that look at
@@ -168,8 +92,14 @@ impl Response {
 impl TestApp {
     /// A router over a fresh, migrated database on the backend `TESSERA_TEST_API_DATABASE` names.
     pub async fn new() -> Self {
-        let backend = Backend::from_env();
-        let (db, db_url) = TestDatabase::create(backend).await;
+        let backend = backend_from_env();
+        let db = TestDatabase::new(backend).unwrap_or_else(|| {
+            panic!(
+                "{DATABASE_VAR}=postgres needs {POSTGRES_URL_VAR}, an admin URL of a PostgreSQL server that may \
+                 create databases (e.g. postgres://postgres@127.0.0.1:5432/test)"
+            )
+        });
+        let db_url = db.url.clone();
         let store = tessera_store::open(&db_url).await.unwrap();
         let state = AppState::new(store, KeyRing::new(MasterKey::generate().unwrap()), ApiConfig::new(PUBLIC_URL));
         let router = tessera_api::http_layers(tessera_api::router(state.clone()));
@@ -257,11 +187,4 @@ pub async fn verify_with_jwks(app: &TestApp, slug: &str, token: &str) -> Option<
     validation.set_audience(&[slug]);
     validation.set_issuer(&[format!("{PUBLIC_URL}/o/{slug}")]);
     jsonwebtoken::decode::<Value>(token, &key, &validation).ok().map(|d| d.claims)
-}
-
-#[test]
-fn database_names_are_swapped_into_urls() {
-    assert_eq!(with_database("postgres://u@h:5432/test", "x"), "postgres://u@h:5432/x");
-    assert_eq!(with_database("postgres://u@h/test?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
-    assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
 }

@@ -4,14 +4,14 @@ use sqlx::Connection;
 use tessera_store::{migrate, open, OpenError, DEFAULT_DATABASE_URL};
 
 use crate::fixtures::*;
-use crate::harness::{Fresh, TestDb};
+use crate::harness::TestDb;
 
 contract!(migrate_counts_and_is_idempotent,);
 
 async fn migrate_counts_and_is_idempotent(db: &TestDb) {
     // The test database was opened, so it is already current.
     assert_eq!(migrate(&db.fresh.url).await.unwrap(), 0);
-    let empty = Fresh::new(db.backend).await.unwrap();
+    let empty = crate::harness::fresh(db.backend).unwrap();
     let folder = match db.backend {
         crate::harness::Backend::Sqlite => "sqlite",
         crate::harness::Backend::Postgres => "postgres",
