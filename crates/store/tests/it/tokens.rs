@@ -6,7 +6,7 @@ use tessera_core::{Error, IssuedBy, NewUserToken, UserId, UserTokenId};
 use time::macros::datetime;
 
 use crate::fixtures::*;
-use crate::harness::TestDb;
+use crate::harness::{Backend, TestDb};
 
 contract!(
     tokens_round_trip_with_issuer_and_microsecond_times,
@@ -16,6 +16,8 @@ contract!(
     revoke_user_tokens_cuts_off_strictly_before_and_is_scoped,
     concurrent_token_writes_neither_fail_nor_lose_rows,
     insert_user_tokens_commits_a_batch_with_one_result_per_row,
+    a_token_row_names_a_signing_key_and_api_key_of_its_own_org,
+    keys_that_tokens_refer_to_cannot_be_deleted,
     user_and_default_token_reads_both_in_one_call,
 );
 
@@ -236,6 +238,73 @@ async fn insert_user_tokens_commits_a_batch_with_one_result_per_row(db: &TestDb)
     assert_eq!(s.default_user_token(a.id, ua.id).await.unwrap().map(|t| t.id), Some(batch[3].1.id));
 
     assert!(s.insert_user_tokens(&[]).await.unwrap().is_empty(), "an empty batch is fine");
+}
+
+/// SQLite checks this with foreign keys; PostgreSQL with one check per statement (migration
+/// 0004), whether the row comes alone or in a batch.
+async fn a_token_row_names_a_signing_key_and_api_key_of_its_own_org(db: &TestDb) {
+    let s = db.store();
+    let (a, ka) = org(s, "acme").await;
+    let (b, kb) = org(s, "beta").await;
+    let ua = user(s, a.id, "u1").await;
+    let key_a = s.create_api_key(a.id, &new_api_key("AbCd1234", T0)).await.unwrap();
+    let key_b = s.create_api_key(b.id, &new_api_key("EfGh5678", T0)).await.unwrap();
+
+    let foreign_signing_key = new_token(ua.id, kb.id, t(1), None);
+    let foreign_api_key = NewUserToken { issued_by: by_key(key_b.id), ..new_token(ua.id, ka.id, t(1), None) };
+    for new in [&foreign_signing_key, &foreign_api_key] {
+        assert!(s.insert_user_token(a.id, new).await.is_err(), "{new:?} was inserted");
+        assert_eq!(s.user_token(a.id, new.id).await.unwrap(), None);
+    }
+
+    let batch = vec![
+        (a.id, new_token(ua.id, ka.id, t(2), None)),
+        (a.id, new_token(ua.id, kb.id, t(2), None)),
+        (a.id, NewUserToken { issued_by: by_key(key_a.id), ..new_token(ua.id, ka.id, t(2), None) }),
+        (a.id, NewUserToken { issued_by: by_key(key_b.id), ..new_token(ua.id, ka.id, t(2), None) }),
+    ];
+    let results = s.insert_user_tokens(&batch).await.unwrap();
+    for (i, ((org_id, new), result)) in batch.iter().zip(&results).enumerate() {
+        let stored = s.user_token(*org_id, new.id).await.unwrap();
+        if i % 2 == 0 {
+            assert_eq!(result.as_ref().ok(), stored.as_ref(), "row {i} is stored and answered");
+            assert!(stored.is_some(), "row {i}");
+        } else {
+            assert!(result.is_err() && stored.is_none(), "row {i}: {result:?}, stored {stored:?}");
+        }
+    }
+}
+
+/// Deletes through a connection of its own (the store has no such operation): SQLite's foreign
+/// keys refuse it, PostgreSQL's delete guards (migration 0004) too.
+async fn keys_that_tokens_refer_to_cannot_be_deleted(db: &TestDb) {
+    use sqlx::{Connection, Executor};
+    let s = db.store();
+    let (a, ka) = org(s, "acme").await;
+    let ua = user(s, a.id, "u1").await;
+    let new_key = new_api_key("AbCd1234", T0);
+    let key = s.create_api_key(a.id, &new_key).await.unwrap();
+    let token = NewUserToken { issued_by: by_key(key.id), ..new_token(ua.id, ka.id, t(1), None) };
+    s.insert_user_token(a.id, &token).await.unwrap();
+
+    for (table, id) in [("api_key", key.id.0), ("signing_key", ka.id.0)] {
+        let result = match db.backend {
+            Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&db.fresh.url).await.unwrap();
+                conn.execute("pragma foreign_keys = on").await.unwrap();
+                let sql = format!("delete from {table} where id = ?");
+                sqlx::query(&sql).bind(id).execute(&mut conn).await.map(|r| r.rows_affected())
+            }
+            Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&db.fresh.url).await.unwrap();
+                let sql = format!("delete from {table} where id = $1");
+                sqlx::query(&sql).bind(id).execute(&mut conn).await.map(|r| r.rows_affected())
+            }
+        };
+        assert!(result.is_err(), "deleting the {table} row went through: {result:?}");
+    }
+    assert!(s.user_token(a.id, token.id).await.unwrap().is_some());
+    assert_eq!(s.api_key_by_hash(&new_key.hash).await.unwrap().map(|k| k.id), Some(key.id));
 }
 
 async fn user_and_default_token_reads_both_in_one_call(db: &TestDb) {
