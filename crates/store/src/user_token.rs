@@ -55,9 +55,12 @@ pub(crate) use bind_new_token;
 /// batch the first wins; the second, like any row that would be a second live default token, is
 /// skipped by `on conflict do nothing`. There is no join with `end_user`: the composite foreign
 /// key `(org_id, user_id)` makes a row whose user is not in the org fail the whole statement
-/// (atomic, nothing inserted), and the caller then inserts the rows one by one. A planner-chosen
-/// join is also what the multi-row `VALUES` form below has, and that form measured slower on
-/// PostgreSQL than one statement per row (2026-11-21, cause not pinned down).
+/// (atomic, nothing inserted), and the caller then inserts the rows one by one. A row naming a
+/// signing key or API key of another org fails it the same way, through the statement-level
+/// check of migration `0004_user_token_key_checks` (one query over the statement's rows instead
+/// of a foreign-key trigger per row and key). A planner-chosen join is also what the multi-row
+/// `VALUES` form below has, and that form measured slower on PostgreSQL than one statement per
+/// row (2026-11-21, cause not pinned down).
 pub(crate) const INSERT_USER_TOKENS_UNNEST: &str = concat!(
     "insert into user_token (id, org_id, user_id, signing_key_id, issued_at, expires_at, is_default, ",
     "issued_by_api_key_id, issued_by_member_id) ",
