@@ -1,4 +1,4 @@
-//! Resident memory of a process from `/proc/<pid>/status` (Linux).
+//! Resident memory (`/proc/<pid>/status`) and CPU time (`/proc/<pid>/stat`) of processes (Linux).
 
 use anyhow::Context;
 
@@ -55,6 +55,55 @@ pub fn reset_peak(pid: u32) -> anyhow::Result<()> {
     std::fs::write(&path, "5").with_context(|| format!("writing {path}"))
 }
 
+/// Clock ticks per second of the CPU times in `/proc/<pid>/stat` (`USER_HZ`, `sysconf(_SC_CLK_TCK)`):
+/// 100 on Linux, part of its user-space ABI (see proc(5)).
+pub const TICKS_PER_SECOND: f64 = 100.0;
+
+/// Parses the CPU time a process has used, user plus system (`utime` + `stime`, fields 14 and 15),
+/// in clock ticks, from the text of `/proc/<pid>/stat`. The command name (field 2) is read past
+/// its closing parenthesis, since it may hold spaces and parentheses itself.
+///
+/// # Errors
+/// The text is not of that shape.
+pub fn parse_cpu_ticks(stat: &str) -> anyhow::Result<u64> {
+    let after_name = &stat[stat.rfind(')').context("no `)` after the command name in /proc/<pid>/stat")? + 1..];
+    // Field 3 (state) is the first word after the name, so fields 14 and 15 are words 11 and 12.
+    let mut words = after_name.split_whitespace().skip(11);
+    let mut field = |name: &str| -> anyhow::Result<u64> {
+        words.next().and_then(|w| w.parse().ok()).with_context(|| format!("no {name} in /proc/<pid>/stat"))
+    };
+    Ok(field("utime")? + field("stime")?)
+}
+
+/// The CPU time process `pid` has used so far, in clock ticks ([`TICKS_PER_SECOND`]).
+///
+/// # Errors
+/// The process is gone, or its stat cannot be read or parsed.
+pub fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
+    let path = format!("/proc/{pid}/stat");
+    let stat = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    parse_cpu_ticks(&stat).with_context(|| format!("parsing {path}"))
+}
+
+/// The CPU time used so far by every process whose command name is `comm` (e.g. `postgres`: the
+/// server, its background workers and each connection's backend), in clock ticks. A process that
+/// ends between two readings takes its time with it, so compare readings of long-lived processes.
+///
+/// # Errors
+/// `/proc` cannot be listed.
+pub fn cpu_ticks_of(comm: &str) -> anyhow::Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir("/proc").context("listing /proc")? {
+        let Ok(entry) = entry else { continue };
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Ok(name) = std::fs::read_to_string(format!("/proc/{pid}/comm")) else { continue };
+        if name.trim_end() == comm {
+            total += cpu_ticks(pid).unwrap_or(0);
+        }
+    }
+    Ok(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +149,33 @@ mod tests {
     #[test]
     fn a_process_that_does_not_exist_is_an_error() {
         assert!(memory(u32::MAX).is_err());
+    }
+
+    #[test]
+    fn cpu_ticks_are_user_plus_system_time() {
+        // A command name with a space and a parenthesis; utime 1234, stime 56.
+        let stat = "4242 (tokio (rt) x) S 1 4242 4242 0 -1 4194560 1000 0 0 0 1234 56 0 0 20 0 9 0 100 1000000 2000";
+        assert_eq!(parse_cpu_ticks(stat).unwrap(), 1290);
+        assert!(parse_cpu_ticks("4242 tokio S 1").is_err());
+        assert!(parse_cpu_ticks("4242 (tokio) S 1 2 3").is_err());
+    }
+
+    #[test]
+    fn this_process_uses_cpu_time_and_is_counted_by_name() {
+        let pid = std::process::id();
+        let before = cpu_ticks(pid).unwrap();
+        // Spin until the counter moves 5 ticks (50 ms of CPU); 30 s of wall time is the give-up.
+        let (give_up, mut x, mut after) =
+            (std::time::Instant::now() + std::time::Duration::from_secs(30), 0u64, before);
+        while after < before + 5 && std::time::Instant::now() < give_up {
+            for _ in 0..1_000_000 {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
+            after = cpu_ticks(pid).unwrap();
+        }
+        assert!(after >= before + 5, "spinning for 30 s added {} ticks", after - before);
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
+        assert!(cpu_ticks_of(comm.trim_end()).unwrap() >= after);
+        assert_eq!(cpu_ticks_of("no-such-command-here").unwrap(), 0);
     }
 }

@@ -96,11 +96,44 @@ pub struct Figures {
     pub warmup_errors: u64,
     /// The server's resident memory after the call (peak over the call when the reset worked).
     pub memory: Option<Memory>,
+    /// CPU time per successful request over the measured window, when it could be read.
+    pub cpu: Option<CpuPerRequest>,
+}
+
+/// CPU time used per successful request over a measured window, in µs: a figure that holds up
+/// better than req/s when the machine's speed varies from run to run (it does not count time
+/// spent waiting), and that shows where the time goes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CpuPerRequest {
+    /// The measured server process (Tessera, with SQLite inside it; or the hello server).
+    pub server_us: f64,
+    /// Every `postgres` process, on the PostgreSQL backend.
+    pub database_us: Option<f64>,
+}
+
+impl CpuPerRequest {
+    /// From clock-tick differences over a window in which `requests` succeeded; `None` without
+    /// any success.
+    pub fn from_ticks(server_ticks: u64, database_ticks: Option<u64>, requests: u64) -> Option<Self> {
+        if requests == 0 {
+            return None;
+        }
+        let us = |ticks: u64| ticks as f64 / crate::procfs::TICKS_PER_SECOND * 1e6 / requests as f64;
+        Some(Self { server_us: us(server_ticks), database_us: database_ticks.map(us) })
+    }
+
+    /// `85` (server only) or `60 + 45` (server + database).
+    pub fn describe(&self) -> String {
+        match self.database_us {
+            Some(db) => format!("{:.0} + {:.0}", self.server_us, db),
+            None => format!("{:.0}", self.server_us),
+        }
+    }
 }
 
 impl Figures {
-    /// The figures of `result` for `call`, with the server's memory.
-    pub fn from_load(call: Call, result: &LoadResult, memory: Option<Memory>) -> Self {
+    /// The figures of `result` for `call`, with the server's memory and CPU time per request.
+    pub fn from_load(call: Call, result: &LoadResult, memory: Option<Memory>, cpu: Option<CpuPerRequest>) -> Self {
         Self {
             call,
             rate: result.rate(),
@@ -109,6 +142,7 @@ impl Figures {
             errors: result.errors.total(),
             warmup_errors: result.warmup_errors.total(),
             memory,
+            cpu,
         }
     }
 
@@ -130,6 +164,12 @@ impl Figures {
                 let _ = write!(line, ", RSS peak {:.1} MiB (now {:.1} MiB)", m.peak_mib, m.current_mib);
             }
             None => line.push_str(", RSS unknown"),
+        }
+        if let Some(cpu) = self.cpu {
+            let _ = write!(line, ", CPU {:.0} µs/request", cpu.server_us);
+            if let Some(db) = cpu.database_us {
+                let _ = write!(line, " + PostgreSQL {db:.0} µs");
+            }
         }
         if self.errors > 0 {
             line.push_str("  <-- ERRORS: these figures are not valid throughput");
@@ -196,6 +236,12 @@ pub fn markdown(header: &Header, hello: Option<&Figures>, backends: &[BackendRep
     let _ = writeln!(out, "- RSS: the server's peak resident set (`VmHWM`) during each call");
     let _ = writeln!(
         out,
+        "- CPU: user + system time per successful request over the measured window, in µs: the server's \
+         (SQLite runs inside it), plus every `postgres` process's on PostgreSQL (`a + b`); it holds up better \
+         than req/s when the machine's speed varies"
+    );
+    let _ = writeln!(
+        out,
         "- calls: `POST /v1/user-tokens` adds a token row for a seeded user; `GET /token` is a returning user's \
          (their permanent token was created while seeding); introspection rotates over live JWTs"
     );
@@ -208,19 +254,22 @@ pub fn markdown(header: &Header, hello: Option<&Figures>, backends: &[BackendRep
             thousands(backend.token_rows as f64),
             backend.seed_seconds
         );
-        out.push_str("| call | req/s | p50 ms | p99 ms | errors | peak RSS MiB | target (issue 4) | met |\n");
-        out.push_str("| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |\n");
+        out.push_str(
+            "| call | req/s | p50 ms | p99 ms | errors | peak RSS MiB | CPU µs/req | target (issue 4) | met |\n",
+        );
+        out.push_str("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |\n");
         for figures in hello.into_iter().chain(&backend.rows) {
             let target = figures.call.target(backend.backend);
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 figures.call.label(),
                 thousands(figures.rate),
                 opt_ms(figures.p50_ms),
                 opt_ms(figures.p99_ms),
                 figures.errors,
                 figures.memory.map_or_else(|| "–".to_owned(), |m| format!("{:.1}", m.peak_mib)),
+                figures.cpu.map_or_else(|| "–".to_owned(), |c| c.describe()),
                 target.map_or_else(|| "–".to_owned(), |t| t.describe()),
                 target.map_or("–", |t| if t.met_by(figures) { "yes" } else { "**no**" }),
             );
@@ -260,6 +309,7 @@ mod tests {
             errors,
             warmup_errors: 0,
             memory: Some(Memory { peak_mib, current_mib: peak_mib - 10.0 }),
+            cpu: CpuPerRequest::from_ticks(300, Some(200), 10_000),
         }
     }
 
@@ -296,11 +346,21 @@ mod tests {
     }
 
     #[test]
+    fn cpu_per_request_is_ticks_over_requests_in_microseconds() {
+        // 150 ticks = 1.5 s of CPU over 5,000 requests: 300 µs each.
+        let cpu = CpuPerRequest::from_ticks(150, None, 5_000).unwrap();
+        assert_eq!((cpu.server_us, cpu.database_us), (300.0, None));
+        assert_eq!(cpu.describe(), "300");
+        assert_eq!(CpuPerRequest::from_ticks(150, Some(50), 5_000).unwrap().describe(), "300 + 100");
+        assert_eq!(CpuPerRequest::from_ticks(150, Some(50), 0), None);
+    }
+
+    #[test]
     fn console_line_flags_errors() {
         let clean = figures(Call::GetToken, 16_000.4, 9.876, 0, 80.0).console_line();
         assert_eq!(
             clean,
-            "GET /token: 16,000 req/s, p50 1.23 ms, p99 9.88 ms, errors 0, RSS peak 80.0 MiB (now 70.0 MiB)"
+            "GET /token: 16,000 req/s, p50 1.23 ms, p99 9.88 ms, errors 0, RSS peak 80.0 MiB (now 70.0 MiB), CPU 300 µs/request + PostgreSQL 200 µs"
         );
         let mut failing = figures(Call::GetToken, 16_000.0, 9.0, 3, 80.0);
         failing.warmup_errors = 2;
@@ -344,21 +404,24 @@ mod tests {
         assert!(text.contains("- seed: 100,000 users, 1,000,000 token rows\n"));
         assert!(text.contains("\n## SQLite (100,000 users and 1,000,000 token rows seeded over HTTP in 181 s)\n"));
         assert!(text.contains("\n## PostgreSQL (100,000 users and 1,000,000 token rows seeded over HTTP in 181 s)\n"));
-        assert_eq!(text.matches("| hello (bare axum, ceiling) | 60,000 | 1.23 | 2.00 | 0 | 5.0 | – | – |").count(), 2);
-        assert!(text.contains(
-            "| POST /v1/user-tokens | 16,000 | 1.23 | 12.00 | 0 | 90.0 | ≥ 15,000 req/s, p99 ≤ 15 ms, RSS ≤ 150 MiB | yes |"
-        ));
-        assert!(
-            text.contains("| GET /token | 9,000 | 1.23 | 20.00 | 0 | 95.0 | ≥ 15,000 req/s, RSS ≤ 150 MiB | **no** |")
+        assert_eq!(
+            text.matches("| hello (bare axum, ceiling) | 60,000 | 1.23 | 2.00 | 0 | 5.0 | 300 + 200 | – | – |").count(),
+            2
         );
+        assert!(text.contains(
+            "| POST /v1/user-tokens | 16,000 | 1.23 | 12.00 | 0 | 90.0 | 300 + 200 | ≥ 15,000 req/s, p99 ≤ 15 ms, RSS ≤ 150 MiB | yes |"
+        ));
+        assert!(text.contains(
+            "| GET /token | 9,000 | 1.23 | 20.00 | 0 | 95.0 | 300 + 200 | ≥ 15,000 req/s, RSS ≤ 150 MiB | **no** |"
+        ));
         // Errors fail the row even when the rate is enough.
         assert!(text.contains(
-            "| POST /v1/tokens/introspect | 26,000 | 1.23 | 5.00 | 2 | 99.0 | ≥ 25,000 req/s, RSS ≤ 150 MiB | **no** |"
+            "| POST /v1/tokens/introspect | 26,000 | 1.23 | 5.00 | 2 | 99.0 | 300 + 200 | ≥ 25,000 req/s, RSS ≤ 150 MiB | **no** |"
         ));
         // PostgreSQL's lower targets.
-        assert!(
-            text.contains("| GET /token | 9,000 | 1.23 | 20.00 | 0 | 95.0 | ≥ 10,000 req/s, RSS ≤ 150 MiB | **no** |")
-        );
-        assert!(text.contains("| POST /v1/user-tokens | 16,000 | 1.23 | 12.00 | 0 | 90.0 | ≥ 10,000 req/s, p99 ≤ 15 ms, RSS ≤ 150 MiB | yes |"));
+        assert!(text.contains(
+            "| GET /token | 9,000 | 1.23 | 20.00 | 0 | 95.0 | 300 + 200 | ≥ 10,000 req/s, RSS ≤ 150 MiB | **no** |"
+        ));
+        assert!(text.contains("| POST /v1/user-tokens | 16,000 | 1.23 | 12.00 | 0 | 90.0 | 300 + 200 | ≥ 10,000 req/s, p99 ≤ 15 ms, RSS ≤ 150 MiB | yes |"));
     }
 }

@@ -14,7 +14,7 @@ use sqlx::{Connection as _, Executor as _};
 use crate::cli::{Backend, RunArgs};
 use crate::load::{self, Check, LoadConfig, RequestSpec, Target};
 use crate::procfs;
-use crate::report::{self, BackendReport, Call, Figures, Header};
+use crate::report::{self, BackendReport, Call, CpuPerRequest, Figures, Header};
 use crate::seed;
 use crate::server::{self, ChildProcess, Tessera};
 
@@ -139,7 +139,7 @@ async fn measure_hello(config: LoadConfig) -> anyhow::Result<Figures> {
     hello.wait_ready(addr, "/").await?;
     let target = Target::new(addr, None)?;
     let figures =
-        measure_call(&mut hello, &target, config, Call::Hello, Check::Success, |_| RequestSpec::get("/")).await;
+        measure_call(&mut hello, &target, config, Call::Hello, None, Check::Success, |_| RequestSpec::get("/")).await;
     hello.stop().await;
     figures
 }
@@ -216,23 +216,25 @@ async fn drive(
     // Returning users: their permanent token exists, as on every page load after the first.
     let returning = seeded.returning_users;
 
+    // The database's own processes, whose CPU time is counted beside the server's.
+    let database = (backend == Backend::Postgres).then_some("postgres");
     let mut rows = Vec::new();
     let bodies = issue_bodies.clone();
     rows.push(
-        measure_call(&mut server, &target, config, Call::IssueToken, Check::Success, move |n| {
+        measure_call(&mut server, &target, config, Call::IssueToken, database, Check::Success, move |n| {
             post(&bodies, n, "/v1/user-tokens")
         })
         .await?,
     );
     rows.push(
-        measure_call(&mut server, &target, config, Call::GetToken, Check::Success, move |n| {
+        measure_call(&mut server, &target, config, Call::GetToken, database, Check::Success, move |n| {
             RequestSpec::get(format!("/token?account={}&platform={}", seed::account(n % returning), seed::PLATFORM))
         })
         .await?,
     );
     let bodies = introspect_bodies.clone();
     rows.push(
-        measure_call(&mut server, &target, config, Call::Introspect, Check::Active, move |n| {
+        measure_call(&mut server, &target, config, Call::Introspect, database, Check::Active, move |n| {
             post(&bodies, n, "/v1/tokens/introspect")
         })
         .await?,
@@ -250,13 +252,16 @@ fn post(bodies: &[Bytes], n: u64, path: &str) -> RequestSpec {
     RequestSpec { method: Method::POST, path: path.to_owned(), json: Some(body) }
 }
 
-/// Measures one call against the process `server`: resets its peak RSS, drives the load, checks
-/// it is still alive, reads its memory and prints the figures.
+/// Measures one call against the process `server`: resets its peak RSS, drives the load while
+/// reading the CPU time of `server` (and of the processes named `database`, if any) at the start
+/// and end of the measured window, checks the server is still alive, reads its memory and prints
+/// the figures.
 async fn measure_call<F>(
     server: &mut ChildProcess,
     target: &Target,
     config: LoadConfig,
     call: Call,
+    database: Option<&'static str>,
     check: Check,
     make: F,
 ) -> anyhow::Result<Figures>
@@ -269,10 +274,12 @@ where
     if let Err(e) = procfs::reset_peak(server.pid()) {
         println!("  note: cannot reset the peak RSS ({e:#}); it counts from the server's start");
     }
+    let window = tokio::spawn(cpu_over_window(server.pid(), database, config));
     let result = load::measure(target, config, check, make).await?;
     server.check_alive().with_context(|| format!("during {}", call.label()))?;
     let memory = procfs::memory(server.pid()).ok();
-    let figures = Figures::from_load(call, &result, memory);
+    let cpu = window.await.ok().flatten().and_then(|(s, d)| CpuPerRequest::from_ticks(s, d, result.ok));
+    let figures = Figures::from_load(call, &result, memory, cpu);
     if call != Call::Hello {
         println!("  {}", figures.console_line());
     }
@@ -280,6 +287,27 @@ where
         println!("  first error: {sample}");
     }
     Ok(figures)
+}
+
+/// CPU time, in clock ticks, used by process `pid` and by the processes named `database` over
+/// the measured window of a load started now with `config` (its warm-up is skipped; connecting
+/// its connections, a few ms, shifts the window that much earlier). `None` if `/proc` could not
+/// be read.
+async fn cpu_over_window(pid: u32, database: Option<&str>, config: LoadConfig) -> Option<(u64, Option<u64>)> {
+    let sample = || -> Option<(u64, Option<u64>)> {
+        let server = procfs::cpu_ticks(pid).ok()?;
+        let database = match database {
+            Some(comm) => Some(procfs::cpu_ticks_of(comm).ok()?),
+            None => None,
+        };
+        Some((server, database))
+    };
+    tokio::time::sleep(config.warmup).await;
+    let (server0, database0) = sample()?;
+    tokio::time::sleep(config.duration).await;
+    let (server1, database1) = sample()?;
+    let database = database1.zip(database0).map(|(after, before)| after.saturating_sub(before));
+    Some((server1.saturating_sub(server0), database))
 }
 
 /// A PostgreSQL database created for this run.
