@@ -155,4 +155,28 @@ mod tests {
         assert!(is_in_memory("sqlite:x.db?mode=memory"));
         assert!(!is_in_memory("sqlite://data/tessera.db"));
     }
+
+    /// The plan SQLite picks (`explain query plan`, the `detail` column of each step) for `sql`
+    /// on the migrated schema of a fresh file.
+    async fn plan(sql: &str) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&format!("sqlite://{}", dir.path().join("plan.db").display())).await.unwrap();
+        let rows: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(&format!("explain query plan {sql}")).fetch_all(&store.pool).await.unwrap();
+        rows.into_iter().map(|(_, _, _, detail)| detail).collect()
+    }
+
+    /// A user's live default token is found through the unique partial index (one row), not by
+    /// reading every token of the user (migration `0004_live_default_token_index`).
+    #[tokio::test]
+    async fn the_live_default_token_is_read_through_its_unique_index() {
+        for sql in [user_token::DEFAULT_USER_TOKEN, user_token::USER_AND_DEFAULT_TOKEN] {
+            let plan = plan(sql).await;
+            let token_step = plan.iter().find(|step| step.contains("user_token")).expect("a step on user_token");
+            assert!(
+                token_step.contains("USING INDEX user_token_one_live_default_idx (org_id=? AND user_id=?)"),
+                "{sql}\n=> {plan:?}"
+            );
+        }
+    }
 }
