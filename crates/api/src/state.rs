@@ -1,13 +1,17 @@
 //! Shared state of the REST API and the dashboard's server functions.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use tessera_core::{OrgSlug, Store};
 
 use crate::{
     crypto::KeyRing,
     group_commit::TokenWriter,
-    services::{api_keys::ApiKeyCache, tokens::TokenRows, users::UserIdentities},
+    services::{
+        api_keys::{ApiKeyCache, KEY_CACHE_TTL},
+        tokens::TokenRows,
+        users::UserIdentities,
+    },
 };
 
 /// Settings the API needs from the server's configuration.
@@ -16,12 +20,17 @@ pub struct ApiConfig {
     /// Public base URL of this deployment without a trailing slash, e.g. `https://tokens.example.com`.
     /// Issuer URLs are `{public_url}/o/{org_slug}`.
     pub public_url: String,
+    /// How long API keys and token rows read from the database are trusted without reading them
+    /// again: [`KEY_CACHE_TTL`] (1 s) unless set. Revocations through this process, and on
+    /// PostgreSQL those of other processes as soon as their notice arrives, take effect at once
+    /// whatever this is; on SQLite, another process's revocation is seen within this time.
+    pub cache_ttl: Duration,
 }
 
 impl ApiConfig {
-    /// Normalizes `public_url` (drops trailing slashes).
+    /// Normalizes `public_url` (drops trailing slashes); `cache_ttl` is [`KEY_CACHE_TTL`].
     pub fn new(public_url: &str) -> Self {
-        Self { public_url: public_url.trim_end_matches('/').to_owned() }
+        Self { public_url: public_url.trim_end_matches('/').to_owned(), cache_ttl: KEY_CACHE_TTL }
     }
 
     /// The `iss` of an org's tokens: `{public_url}/o/{slug}`.
@@ -63,20 +72,31 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    /// Bundles the parts and starts the token writer task.
+    /// Bundles the parts, starts the token writer task and, where the store delivers them,
+    /// listens for other processes' revocations ([`Store::watch_revocations`]): each notice
+    /// clears the API-key cache and the token-row cache. The listener stops once the last clone
+    /// of this state is dropped (at the next notice).
     ///
     /// # Panics
     /// Outside a Tokio runtime.
     pub fn new(store: Arc<dyn Store>, keys: KeyRing, config: ApiConfig) -> Self {
         let token_writer = Arc::new(TokenWriter::spawn(store.clone()));
-        Self(Arc::new(AppParts {
+        let parts = Arc::new(AppParts {
             store,
             keys: Arc::new(keys),
+            api_key_cache: Arc::new(ApiKeyCache::new(config.cache_ttl)),
+            token_rows: Arc::new(TokenRows::new(config.cache_ttl)),
             config: Arc::new(config),
-            api_key_cache: Arc::default(),
             token_writer,
             user_identities: Arc::default(),
-            token_rows: Arc::default(),
-        }))
+        });
+        let weak = Arc::downgrade(&parts);
+        parts.store.watch_revocations(Box::new(move || {
+            let Some(parts) = weak.upgrade() else { return false };
+            parts.api_key_cache.clear();
+            parts.token_rows.forget_all();
+            true
+        }));
+        Self(parts)
     }
 }

@@ -26,7 +26,7 @@ pub use org::{NewOrg, Org, OrgSlug, DEFAULT_TOKEN_TTL_SECONDS};
 pub use page::{Cursor, Page, PageRequest};
 pub use session::{NewSession, OrgCounts, Session, SessionHash, SessionToken};
 pub use signing_key::{NewSigningKey, SigningKey};
-pub use store::Store;
+pub use store::{RevocationNotice, Store};
 pub use user::{Account, Metadata, Platform, User, UserPatch, UserQuery, UserUpsert};
 pub use user_token::{IssuedBy, NewUserToken, TokenQuery, TokenStatus, UserToken, UserTokenClaims};
 

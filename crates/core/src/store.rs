@@ -21,11 +21,31 @@ use crate::{
 };
 use crate::{MemberId, NewSession, OrgCounts, Role, Session, SessionHash};
 
+/// What [`Store::watch_revocations`] calls after each revocation another process committed; it
+/// returns whether to keep listening.
+pub type RevocationNotice = Box<dyn Fn() -> bool + Send + Sync>;
+
 /// Persistence for every Tessera entity. Object-safe: the server holds an `Arc<dyn Store>`.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Checks that the database answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;
+
+    /// Starts telling this process about revocations that other processes commit, so that what
+    /// it caches (API keys, token rows) is dropped at once instead of when it expires: after
+    /// every committed revocation of an API key or a user token, and every deletion of a user or
+    /// of token rows, by any process on the same database, the backend calls `on_notice`. It
+    /// also calls it when it may have missed notices (its listening connection was lost and
+    /// opened again), since anything may have changed meanwhile. It stops for good once
+    /// `on_notice` returns `false` (its owner is gone) or the store is closed.
+    ///
+    /// Returns whether the backend delivers notices. PostgreSQL does (`LISTEN`/`NOTIFY`, on a
+    /// connection of its own; a notice arrives shortly after the revoking transaction commits,
+    /// not with it); SQLite does not, and callers then rely on their caches' expiry alone.
+    ///
+    /// # Panics
+    /// On a backend that delivers notices, when called outside a Tokio runtime.
+    fn watch_revocations(&self, on_notice: RevocationNotice) -> bool;
 
     // ---- orgs -------------------------------------------------------------------------------
 

@@ -25,5 +25,5 @@ mod user_ops;
 mod user_token;
 
 pub use open::{migrate, open, OpenError, DEFAULT_DATABASE_URL};
-pub use postgres::PgStore;
+pub use postgres::{PgStore, REVOCATION_CHANNEL};
 pub use sqlite::SqliteStore;

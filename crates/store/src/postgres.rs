@@ -3,7 +3,7 @@
 use std::str::FromStr;
 
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPool};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPool};
 use sqlx::{Postgres, Transaction};
 
 use tessera_core::{NewUserToken, OrgId, UserToken};
@@ -14,6 +14,18 @@ use crate::user_token::{self, UserTokenRow};
 
 /// The PostgreSQL schema, embedded at compile time.
 static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// The `LISTEN`/`NOTIFY` channel on which migration `0005_revocation_notices` announces every
+/// committed revocation (API key, user token) and deletion (user, token rows); the payload is the
+/// table's name.
+pub const REVOCATION_CHANNEL: &str = "tessera_revocation";
+
+/// A listener on [`REVOCATION_CHANNEL`], on a connection of `pool`.
+async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(REVOCATION_CHANNEL).await?;
+    Ok(listener)
+}
 
 /// [`tessera_core::Store`] on a PostgreSQL database (or a PostgreSQL-compatible engine).
 #[derive(Clone, Debug)]
@@ -49,6 +61,54 @@ impl PgStore {
     /// Applies pending migrations; returns how many were applied.
     pub(crate) async fn migrate(&self) -> Result<usize, OpenError> {
         apply_migrations(&MIGRATOR, &self.pool).await
+    }
+
+    /// Listens on [`REVOCATION_CHANNEL`] (filled by the triggers of migration
+    /// `0005_revocation_notices`) from a task of its own, on one connection taken from the pool
+    /// for as long as it runs, and calls `on_notice` for each notice, and again after its
+    /// connection was lost and opened again (notices sent meanwhile are gone). It stops when
+    /// `on_notice` returns `false` or the pool is closed. Returns `true`.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime.
+    pub(crate) fn watch_revocation_notices(&self, on_notice: tessera_core::RevocationNotice) -> bool {
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            let mut listener = None;
+            loop {
+                let Some(active) = listener.as_mut() else {
+                    match listen(&pool).await {
+                        Ok(new) => {
+                            listener = Some(new);
+                            // Whatever was revoked before this connection listened went unheard.
+                            if !on_notice() {
+                                return;
+                            }
+                        }
+                        Err(sqlx::Error::PoolClosed) => return,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot listen for revocation notices; retrying in 1 s");
+                            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        }
+                    }
+                    continue;
+                };
+                let keep_going = match active.try_recv().await {
+                    // A notice, or `None`: the connection was lost (and opened again).
+                    Ok(_) => on_notice(),
+                    Err(sqlx::Error::PoolClosed) => return,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "lost the revocation notice connection; reconnecting");
+                        listener = None;
+                        on_notice()
+                    }
+                };
+                if !keep_going {
+                    return;
+                }
+            }
+        });
+        true
     }
 
     /// Starts a write transaction. PostgreSQL's default (read committed, row locks taken on

@@ -75,6 +75,13 @@ impl SqliteStore {
         apply_migrations(&MIGRATOR, &self.pool).await
     }
 
+    /// SQLite has no way to announce another process's commit, so no revocation notices:
+    /// returns `false` and drops `on_notice` (see [`tessera_core::Store::watch_revocations`]).
+    pub(crate) fn watch_revocation_notices(&self, on_notice: tessera_core::RevocationNotice) -> bool {
+        drop(on_notice);
+        false
+    }
+
     /// Starts a write transaction with `BEGIN IMMEDIATE`. A deferred transaction takes the write
     /// lock only at its first write, and if another connection wrote since its first read, SQLite
     /// fails it with `SQLITE_BUSY` at once instead of waiting for the busy timeout.

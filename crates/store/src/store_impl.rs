@@ -6,11 +6,13 @@
 //! each store's own: how a write transaction starts (`begin_write`), how `delete_user` locks
 //! the user row (`LOCK_USER_FOR_DELETE`), and how a batch of token rows goes in
 //! (`insert_token_batch`: multi-row statements in one transaction on SQLite, one `unnest`
-//! statement on PostgreSQL).
+//! statement on PostgreSQL), and whether other processes' revocations are announced
+//! (`watch_revocation_notices`: `LISTEN` on PostgreSQL, nothing on SQLite).
 
 /// Implements `tessera_core::Store` for `$ty`, a struct with a `pool: sqlx::Pool<_>` field and the
 /// inherent `async fn begin_write(&self) -> Result<sqlx::Transaction<'static, _>, sqlx::Error>` and
-/// `async fn insert_token_batch(&self, &[(OrgId, NewUserToken)]) -> Result<Option<Vec<UserToken>>>`.
+/// `async fn insert_token_batch(&self, &[(OrgId, NewUserToken)]) -> Result<Option<Vec<UserToken>>>`
+/// and `fn watch_revocation_notices(&self, RevocationNotice) -> bool`.
 /// The user-management and idempotency-key methods delegate to [`crate::user_ops::impl_user_ops`]
 /// and [`crate::idempotency_ops::impl_idempotency_ops`], expanded here too.
 macro_rules! impl_store {
@@ -41,6 +43,10 @@ macro_rules! impl_store {
                 async fn ping(&self) -> Result<()> {
                     sqlx::query("select 1").execute(&self.pool).await.map_err(storage)?;
                     Ok(())
+                }
+
+                fn watch_revocations(&self, on_notice: tessera_core::RevocationNotice) -> bool {
+                    self.watch_revocation_notices(on_notice)
                 }
 
                 async fn create_org(&self, new: &NewOrg, key: &NewSigningKey) -> Result<Org> {

@@ -2,7 +2,10 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
     time::Duration,
 };
 
@@ -83,9 +86,10 @@ pub async fn revoke(state: &AppState, org_id: OrgId, prefix: &str) -> Result<Api
     if prefix.len() != API_KEY_DISPLAY_LEN || !prefix.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(Error::invalid("prefix", "must be the 8 characters shown after `tsk_`"));
     }
-    let key = state.store.revoke_api_key(org_id, prefix, now()).await?;
+    let revoked = state.store.revoke_api_key(org_id, prefix, now()).await;
+    // Even after an error: the revocation may have committed before the error was seen.
     state.api_key_cache.clear();
-    Ok(key)
+    revoked
 }
 
 /// Why a presented API key was refused. The messages never contain the key.
@@ -106,9 +110,12 @@ pub enum AuthError {
 }
 
 /// How long this process trusts an API key (and its org) read from the database without reading
-/// it again: 1 second. A key revoked through this process (the dashboard, the REST API) is
-/// refused by the very next request regardless, because revoking clears the cache; a key revoked
-/// by another process (the CLI, another instance on the same database) within this time.
+/// it again, by default: 1 second ([`crate::ApiConfig::cache_ttl`]). A key revoked through this
+/// process (the dashboard, the REST API) is refused by the very next request regardless, because
+/// revoking clears the cache. On PostgreSQL, so is a key revoked by another process (the CLI,
+/// another instance on the same database) once its revocation notice has arrived, which is
+/// shortly after the revoking transaction commits ([`tessera_core::Store::watch_revocations`]);
+/// on SQLite, such a key is refused within this time.
 pub const KEY_CACHE_TTL: Duration = Duration::from_secs(1);
 
 /// Most API keys held by the cache: 10,000 (unknown keys included); beyond that the least
@@ -127,30 +134,39 @@ pub struct Authenticated {
 /// The per-process cache of API-key lookups, keyed by the key's SHA-256 (the plaintext is never
 /// kept), and the record of when each key's `last_used_at` was last written.
 ///
-/// Concurrent requests that miss on the same key share one database read.
+/// Concurrent requests that miss on the same key share one database read. Every entry is filed
+/// under the *generation* current when its read started, and lookups only see the current
+/// generation. [`ApiKeyCache::clear`] starts a new one, so a read that began before a revocation
+/// committed, and lands in the cache after the clear, is never used: a revoked key is refused by
+/// the first request after the clear, with no lock on the request path.
 pub struct ApiKeyCache {
-    /// `None` caches "no such key" (so a flood of one unknown key costs one read per second).
-    entries: moka::future::Cache<ApiKeyHash, Option<Arc<Authenticated>>>,
+    /// `None` caches "no such key" (so a flood of one unknown key costs one read per TTL).
+    entries: moka::future::Cache<(u64, ApiKeyHash), Option<Arc<Authenticated>>>,
+    generation: AtomicU64,
     /// Unix seconds of the last `last_used_at` written (or seen in the database) per key.
     touched: Mutex<HashMap<ApiKeyId, i64>>,
 }
 
 impl Default for ApiKeyCache {
     fn default() -> Self {
-        Self {
-            entries: moka::future::Cache::builder()
-                .max_capacity(KEY_CACHE_CAPACITY)
-                .time_to_live(KEY_CACHE_TTL)
-                .build(),
-            touched: Mutex::new(HashMap::new()),
-        }
+        Self::new(KEY_CACHE_TTL)
     }
 }
 
 impl ApiKeyCache {
-    /// Forgets every cached key, so the next request of each reads the database. Called after
-    /// any revocation.
+    /// An empty cache that trusts a lookup for `ttl`.
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            entries: moka::future::Cache::builder().max_capacity(KEY_CACHE_CAPACITY).time_to_live(ttl).build(),
+            generation: AtomicU64::new(0),
+            touched: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Forgets every cached key, including lookups still under way, so that the next request of
+    /// each reads the database. Called after any revocation, and on every revocation notice.
     pub fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
         self.entries.invalidate_all();
     }
 
@@ -184,10 +200,11 @@ pub async fn authenticate(state: &AppState, presented: &str) -> Result<std::resu
         Err(e) => return Ok(Err(AuthError::Malformed(e))),
     };
     let store = &state.store;
+    let generation = state.api_key_cache.generation.load(Ordering::SeqCst);
     let found = state
         .api_key_cache
         .entries
-        .try_get_with(secret.hash(), async {
+        .try_get_with((generation, secret.hash()), async {
             let Some(key) = store.api_key_by_hash(&secret.hash()).await? else {
                 return Ok(None);
             };

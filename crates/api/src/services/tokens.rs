@@ -13,11 +13,13 @@ use uuid::Uuid;
 use super::now;
 use crate::AppState;
 
-/// How long this process trusts a token row read for introspection without reading it again:
-/// 1 second, as for API keys ([`super::api_keys::KEY_CACHE_TTL`]). A revocation or user deletion
-/// made through this process is seen by the very next introspection regardless, because it
-/// forgets every remembered row ([`TokenRows::forget_all`]); one made by another process (another
-/// instance on the same database) is seen within this time.
+/// How long this process trusts a token row read for introspection without reading it again, by
+/// default: 1 second, as for API keys ([`super::api_keys::KEY_CACHE_TTL`],
+/// [`crate::ApiConfig::cache_ttl`]). A revocation or user deletion made through this process is
+/// seen by the very next introspection regardless, because it forgets every remembered row
+/// ([`TokenRows::forget_all`]). One made by another process (another instance on the same
+/// database) is seen, on PostgreSQL, once its revocation notice has arrived, shortly after it
+/// commits ([`tessera_core::Store::watch_revocations`]); on SQLite, within this time.
 pub const TOKEN_ROW_TTL: Duration = Duration::from_secs(1);
 
 /// Most token rows [`TokenRows`] holds: 65,536 (about 200 bytes each).
@@ -39,16 +41,21 @@ pub struct TokenRows {
 
 impl Default for TokenRows {
     fn default() -> Self {
-        Self {
-            entries: moka::sync::Cache::builder().max_capacity(TOKEN_ROW_CAPACITY).time_to_live(TOKEN_ROW_TTL).build(),
-            generation: AtomicU64::new(0),
-        }
+        Self::new(TOKEN_ROW_TTL)
     }
 }
 
 impl TokenRows {
-    /// The org's token row `id`: from memory if read in this generation less than
-    /// [`TOKEN_ROW_TTL`] ago, else from `store` (and then remembered). `None` when the org has no
+    /// An empty cache that trusts a row for `ttl`.
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            entries: moka::sync::Cache::builder().max_capacity(TOKEN_ROW_CAPACITY).time_to_live(ttl).build(),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    /// The org's token row `id`: from memory if read in this generation less than the cache's
+    /// TTL ago, else from `store` (and then remembered). `None` when the org has no
     /// such token (not remembered).
     ///
     /// # Errors

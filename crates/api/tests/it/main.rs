@@ -10,6 +10,7 @@ mod errors;
 mod fuzz;
 mod helpers;
 mod idempotency;
+mod instances;
 mod isolation;
 mod openapi;
 mod tokens;

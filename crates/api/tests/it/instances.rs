@@ -1,0 +1,91 @@
+//! Two servers on one database: what one revokes, the other stops accepting at once (PostgreSQL's
+//! revocation notices), although both cache API keys and token rows.
+
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use tessera_api::{
+    crypto::{KeyRing, MasterKey},
+    services::{self, api_keys::AuthError},
+    ApiConfig, AppState,
+};
+use tessera_core::UserTokenId;
+use uuid::Uuid;
+
+use crate::helpers::{verify_with_jwks, Backend, TestApp, PUBLIC_URL};
+
+/// How long the second instance trusts what it read: an hour, so that only a revocation notice
+/// can make it read again within this test.
+const LONG_TTL: Duration = Duration::from_secs(3600);
+
+/// The longest wait for a notice: it is sent when the revoking transaction commits and usually
+/// arrives within a millisecond; the deadline only keeps a broken build from hanging.
+const NOTICE_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Waits until `check` holds, polling every 5 ms, for at most [`NOTICE_DEADLINE`].
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = tokio::time::Instant::now();
+    while !check().await {
+        assert!(start.elapsed() < NOTICE_DEADLINE, "{what}: not within {NOTICE_DEADLINE:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_revocation_through_one_instance_reaches_the_caches_of_another() {
+    let a = TestApp::new().await;
+    let org = a.with_org("acme").await;
+    let created = services::api_keys::create(&a.state, org.id, "test", None, None).await.unwrap();
+    let key = created.secret.expose().to_owned();
+    let store_b = tessera_store::open(&a.db_url).await.unwrap();
+    if a.backend == Backend::Sqlite {
+        // SQLite cannot announce another process's commit; its caches expire instead.
+        assert!(!store_b.watch_revocations(Box::new(|| true)));
+        return;
+    }
+    let b = AppState::new(
+        store_b,
+        KeyRing::new(MasterKey::generate().unwrap()),
+        ApiConfig { cache_ttl: LONG_TTL, ..ApiConfig::new(PUBLIC_URL) },
+    );
+
+    // B reads the key and a token row, and would trust both for an hour.
+    let (token, _) = a.claimr_token(&key, "ada").await;
+    let jti = verify_with_jwks(&a, "acme", &token).await.unwrap()["jti"].as_str().unwrap().to_owned();
+    let jti = UserTokenId(Uuid::parse_str(&jti).unwrap());
+    assert!(services::api_keys::authenticate(&b, &key).await.unwrap().is_ok());
+    let row = b.token_rows.get(b.store.as_ref(), org.id, jti).await.unwrap().unwrap();
+    assert_eq!(row.revoked_at, None);
+
+    // Revoked through A, the token's row is read again by B.
+    let r = a.call(Method::DELETE, &format!("/v1/user-tokens/{}", jti.0), Some(&key), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    eventually("B sees the token revoked", || async {
+        b.token_rows.get(b.store.as_ref(), org.id, jti).await.unwrap().unwrap().revoked_at.is_some()
+    })
+    .await;
+
+    // A user deleted through A takes its token rows along, and B forgets them.
+    let (token, user_id) = a.claimr_token(&key, "bob").await;
+    let jti = verify_with_jwks(&a, "acme", &token).await.unwrap()["jti"].as_str().unwrap().to_owned();
+    let jti = UserTokenId(Uuid::parse_str(&jti).unwrap());
+    assert!(b.token_rows.get(b.store.as_ref(), org.id, jti).await.unwrap().is_some());
+    let r = a.call(Method::DELETE, &format!("/v1/users/{user_id}"), Some(&key), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    eventually("B forgets the deleted user's token", || async {
+        b.token_rows.get(b.store.as_ref(), org.id, jti).await.unwrap().is_none()
+    })
+    .await;
+
+    // Revoked through A, the key is refused by B.
+    assert!(services::api_keys::authenticate(&b, &key).await.unwrap().is_ok());
+    services::api_keys::revoke(&a.state, org.id, &created.key.prefix).await.unwrap();
+    eventually("B refuses the revoked key", || async {
+        services::api_keys::authenticate(&b, &key).await.unwrap().err() == Some(AuthError::Revoked)
+    })
+    .await;
+}
