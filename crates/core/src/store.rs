@@ -39,12 +39,15 @@ pub trait Store: Send + Sync + 'static {
     /// opened again), since anything may have changed meanwhile. It stops for good once
     /// `on_notice` returns `false` (its owner is gone) or the store is closed.
     ///
-    /// Returns whether the backend delivers notices. PostgreSQL does (`LISTEN`/`NOTIFY`, on a
-    /// connection of its own; a notice arrives shortly after the revoking transaction commits,
-    /// not with it); SQLite does not, and callers then rely on their caches' expiry alone.
+    /// Returns whether notices will be delivered; when not (an in-memory SQLite database, or a
+    /// notice mechanism that could not be set up), callers rely on their caches' expiry alone.
+    /// PostgreSQL delivers them with `LISTEN`/`NOTIFY` on a connection of its own, SQLite by
+    /// watching a notice file beside the database that every revoking process rewrites after
+    /// its commit. Either way a notice arrives shortly after the commit, not with it (about a
+    /// millisecond on 2026-11-22).
     ///
     /// # Panics
-    /// On a backend that delivers notices, when called outside a Tokio runtime.
+    /// On PostgreSQL, when called outside a Tokio runtime.
     fn watch_revocations(&self, on_notice: RevocationNotice) -> bool;
 
     // ---- orgs -------------------------------------------------------------------------------

@@ -63,6 +63,10 @@ impl PgStore {
         apply_migrations(&MIGRATOR, &self.pool).await
     }
 
+    /// Nothing to do: the triggers of migration `0005_revocation_notices` announce every
+    /// revocation when its transaction commits.
+    pub(crate) fn announce_revocation(&self) {}
+
     /// Listens on [`REVOCATION_CHANNEL`] (filled by the triggers of migration
     /// `0005_revocation_notices`) from a task of its own, on one connection taken from the pool
     /// for as long as it runs, and calls `on_notice` for each notice, and again after its

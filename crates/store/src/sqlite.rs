@@ -1,5 +1,6 @@
 //! The SQLite backend: the embedded default, one database file (WAL) under `./data/`.
 
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -29,6 +30,31 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
+    /// The revocation notice file beside the database ([`NOTICE_FILE_SUFFIX`]); `None` for an
+    /// in-memory database or when it cannot be created.
+    notices: Option<PathBuf>,
+}
+
+/// What is appended to the database file's name to name its revocation notice file
+/// (`tessera.db` → `tessera.db-revocations`). SQLite cannot tell one process about another's
+/// commits, so every process that commits a revocation through a [`SqliteStore`] (the server,
+/// the CLI) rewrites this file afterwards, and servers watch it ([`notify`]: inotify on Linux)
+/// to drop their caches at once. It holds only the time of the last revocation.
+pub const NOTICE_FILE_SUFFIX: &str = "-revocations";
+
+/// The notice file of the database at `db`, created if missing. `None` (with a warning) when it
+/// cannot be: revocations by other processes are then seen when caches expire.
+fn notice_file(db: &Path) -> Option<PathBuf> {
+    let mut name = db.as_os_str().to_owned();
+    name.push(NOTICE_FILE_SUFFIX);
+    let path = PathBuf::from(name);
+    match std::fs::OpenOptions::new().create(true).append(true).open(&path) {
+        Ok(_) => Some(path),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "cannot create the revocation notice file");
+            None
+        }
+    }
 }
 
 impl SqliteStore {
@@ -57,6 +83,7 @@ impl SqliteStore {
             .pragma("temp_store", "memory");
         let in_memory = is_in_memory(url);
         let mut pool = pool_options::<Sqlite>();
+        let mut notices = None;
         if in_memory {
             // The database lives only while a connection is open: keep one forever.
             pool = pool.min_connections(1).idle_timeout(None).max_lifetime(None);
@@ -65,9 +92,12 @@ impl SqliteStore {
                 .await
                 .map_err(|source| OpenError::CreateDir { path: dir.to_path_buf(), source })?;
         }
+        if !in_memory {
+            notices = notice_file(options.get_filename());
+        }
         let pool =
             pool.connect_with(options).await.map_err(|source| OpenError::Connect { url: redact(url), source })?;
-        Ok(Self { pool })
+        Ok(Self { pool, notices })
     }
 
     /// Applies pending migrations; returns how many were applied.
@@ -75,11 +105,48 @@ impl SqliteStore {
         apply_migrations(&MIGRATOR, &self.pool).await
     }
 
-    /// SQLite has no way to announce another process's commit, so no revocation notices:
-    /// returns `false` and drops `on_notice` (see [`tessera_core::Store::watch_revocations`]).
+    /// Tells processes watching this database that a revocation (or deletion of users or token
+    /// rows) may just have committed, by rewriting the notice file. Called after every such
+    /// write, whether or not it reported success (it may have committed anyway). A failure is
+    /// only logged: watchers then see the change when their caches expire.
+    pub(crate) fn announce_revocation(&self) {
+        let Some(path) = &self.notices else { return };
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        if let Err(e) = std::fs::write(path, now.as_micros().to_string()) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot write the revocation notice file");
+        }
+    }
+
+    /// Watches the notice file ([`NOTICE_FILE_SUFFIX`]) from a thread of its own and calls
+    /// `on_notice` on every change to it (including its removal, after which nothing more
+    /// comes), until `on_notice` returns `false`. Returns `false` for an in-memory database or
+    /// when the file cannot be watched (the reason is logged); see
+    /// [`tessera_core::Store::watch_revocations`].
     pub(crate) fn watch_revocation_notices(&self, on_notice: tessera_core::RevocationNotice) -> bool {
-        drop(on_notice);
-        false
+        use notify::Watcher as _;
+        let Some(path) = &self.notices else { return false };
+        let (events, received) = std::sync::mpsc::channel::<notify::Result<notify::Event>>();
+        let watcher = notify::recommended_watcher(events).and_then(|mut watcher| {
+            watcher.watch(path, notify::RecursiveMode::NonRecursive)?;
+            Ok(watcher)
+        });
+        let watcher = match watcher {
+            Ok(watcher) => watcher,
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot watch the revocation notice file");
+                return false;
+            }
+        };
+        let spawned = std::thread::Builder::new().name("tessera-revocations".into()).spawn(move || {
+            let _watching = watcher;
+            // Every event is a change (or the end) of the file: each one is worth a notice.
+            while received.recv().is_ok() {
+                if !on_notice() {
+                    return;
+                }
+            }
+        });
+        spawned.is_ok()
     }
 
     /// Starts a write transaction with `BEGIN IMMEDIATE`. A deferred transaction takes the write

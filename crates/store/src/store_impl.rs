@@ -6,13 +6,15 @@
 //! each store's own: how a write transaction starts (`begin_write`), how `delete_user` locks
 //! the user row (`LOCK_USER_FOR_DELETE`), and how a batch of token rows goes in
 //! (`insert_token_batch`: multi-row statements in one transaction on SQLite, one `unnest`
-//! statement on PostgreSQL), and whether other processes' revocations are announced
-//! (`watch_revocation_notices`: `LISTEN` on PostgreSQL, nothing on SQLite).
+//! statement on PostgreSQL), and how revocations reach other processes (`announce_revocation`
+//! and `watch_revocation_notices`: triggers and `LISTEN` on PostgreSQL, a watched notice file
+//! on SQLite).
 
 /// Implements `tessera_core::Store` for `$ty`, a struct with a `pool: sqlx::Pool<_>` field and the
 /// inherent `async fn begin_write(&self) -> Result<sqlx::Transaction<'static, _>, sqlx::Error>` and
-/// `async fn insert_token_batch(&self, &[(OrgId, NewUserToken)]) -> Result<Option<Vec<UserToken>>>`
-/// and `fn watch_revocation_notices(&self, RevocationNotice) -> bool`.
+/// `async fn insert_token_batch(&self, &[(OrgId, NewUserToken)]) -> Result<Option<Vec<UserToken>>>`,
+/// `fn watch_revocation_notices(&self, RevocationNotice) -> bool` and `fn announce_revocation(&self)`
+/// (called after every write that revokes or deletes what servers cache).
 /// The user-management and idempotency-key methods delegate to [`crate::user_ops::impl_user_ops`]
 /// and [`crate::idempotency_ops::impl_idempotency_ops`], expanded here too.
 macro_rules! impl_store {
@@ -162,15 +164,14 @@ macro_rules! impl_store {
                 }
 
                 async fn revoke_api_key(&self, org_id: OrgId, prefix: &str, at: Timestamp) -> Result<ApiKey> {
-                    sqlx::query_as::<_, ApiKeyRow>(api_key::REVOKE_API_KEY)
+                    let revoked = sqlx::query_as::<_, ApiKeyRow>(api_key::REVOKE_API_KEY)
                         .bind(org_id.0)
                         .bind(prefix)
                         .bind(micros(at))
                         .fetch_optional(&self.pool)
-                        .await
-                        .map_err(storage)?
-                        .ok_or(Error::not_found("api key"))?
-                        .into_api_key()
+                        .await;
+                    self.announce_revocation();
+                    revoked.map_err(storage)?.ok_or(Error::not_found("api key"))?.into_api_key()
                 }
 
                 async fn touch_api_key(&self, org_id: OrgId, key_id: ApiKeyId, at: Timestamp) -> Result<()> {
@@ -259,7 +260,9 @@ macro_rules! impl_store {
                 }
 
                 async fn delete_user(&self, org_id: OrgId, user_id: UserId) -> Result<u64> {
-                    self.delete_user_impl(org_id, user_id).await
+                    let deleted = self.delete_user_impl(org_id, user_id).await;
+                    self.announce_revocation();
+                    deleted
                 }
 
                 async fn insert_user_token(&self, org_id: OrgId, new: &NewUserToken) -> Result<UserToken> {
@@ -387,15 +390,14 @@ macro_rules! impl_store {
                     token_id: UserTokenId,
                     at: Timestamp,
                 ) -> Result<UserToken> {
-                    sqlx::query_as::<_, UserTokenRow>(user_token::REVOKE_USER_TOKEN)
+                    let revoked = sqlx::query_as::<_, UserTokenRow>(user_token::REVOKE_USER_TOKEN)
                         .bind(org_id.0)
                         .bind(token_id.0)
                         .bind(micros(at))
                         .fetch_optional(&self.pool)
-                        .await
-                        .map_err(storage)?
-                        .ok_or(Error::not_found("user token"))?
-                        .into_user_token()
+                        .await;
+                    self.announce_revocation();
+                    revoked.map_err(storage)?.ok_or(Error::not_found("user token"))?.into_user_token()
                 }
 
                 async fn revoke_user_tokens(
@@ -425,7 +427,9 @@ macro_rules! impl_store {
                         .execute(&mut *tx)
                         .await
                         .map_err(storage)?;
-                    tx.commit().await.map_err(storage)?;
+                    let committed = tx.commit().await;
+                    self.announce_revocation();
+                    committed.map_err(storage)?;
                     Ok(done.rows_affected())
                 }
 
