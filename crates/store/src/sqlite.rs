@@ -83,7 +83,6 @@ impl SqliteStore {
             .pragma("temp_store", "memory");
         let in_memory = is_in_memory(url);
         let mut pool = pool_options::<Sqlite>();
-        let mut notices = None;
         if in_memory {
             // The database lives only while a connection is open: keep one forever.
             pool = pool.min_connections(1).idle_timeout(None).max_lifetime(None);
@@ -92,9 +91,7 @@ impl SqliteStore {
                 .await
                 .map_err(|source| OpenError::CreateDir { path: dir.to_path_buf(), source })?;
         }
-        if !in_memory {
-            notices = notice_file(options.get_filename());
-        }
+        let notices = if in_memory { None } else { notice_file(options.get_filename()) };
         let pool =
             pool.connect_with(options).await.map_err(|source| OpenError::Connect { url: redact(url), source })?;
         Ok(Self { pool, notices })
