@@ -39,6 +39,12 @@ where
     eprintln!("{what}: after {:?}", start.elapsed());
 }
 
+/// The id (`jti`) of a token of org `acme`, read from its verified claims.
+async fn token_id(app: &TestApp, token: &str) -> UserTokenId {
+    let claims = verify_with_jwks(app, "acme", token).await.expect("a valid token of acme");
+    UserTokenId(Uuid::parse_str(claims["jti"].as_str().unwrap()).unwrap())
+}
+
 #[tokio::test]
 async fn a_revocation_through_one_instance_reaches_the_caches_of_another() {
     let a = TestApp::new().await;
@@ -54,8 +60,7 @@ async fn a_revocation_through_one_instance_reaches_the_caches_of_another() {
 
     // B reads the key and a token row, and would trust both for an hour.
     let (token, _) = a.claimr_token(&key, "ada").await;
-    let jti = verify_with_jwks(&a, "acme", &token).await.unwrap()["jti"].as_str().unwrap().to_owned();
-    let jti = UserTokenId(Uuid::parse_str(&jti).unwrap());
+    let jti = token_id(&a, &token).await;
     assert!(services::api_keys::authenticate(&b, &key).await.unwrap().is_ok());
     let row = b.token_rows.get(b.store.as_ref(), org.id, jti).await.unwrap().unwrap();
     assert_eq!(row.revoked_at, None);
@@ -70,8 +75,7 @@ async fn a_revocation_through_one_instance_reaches_the_caches_of_another() {
 
     // A user deleted through A takes its token rows along, and B forgets them.
     let (token, user_id) = a.claimr_token(&key, "bob").await;
-    let jti = verify_with_jwks(&a, "acme", &token).await.unwrap()["jti"].as_str().unwrap().to_owned();
-    let jti = UserTokenId(Uuid::parse_str(&jti).unwrap());
+    let jti = token_id(&a, &token).await;
     assert!(b.token_rows.get(b.store.as_ref(), org.id, jti).await.unwrap().is_some());
     let r = a.call(Method::DELETE, &format!("/v1/users/{user_id}"), Some(&key), None).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
