@@ -91,7 +91,7 @@ impl From<tessera_core::Error> for AppError {
     fn from(e: tessera_core::Error) -> Self {
         use tessera_core::Error;
         match e {
-            Error::NotFound { entity } => AppError::NotFound(entity.into()),
+            Error::NotFound { entity } => AppError::NotFound(entity.as_str().into()),
             Error::Conflict { message, .. } => AppError::Conflict(message),
             Error::Forbidden(m) => AppError::Forbidden(m),
             Error::Invalid(fields) => AppError::Invalid(fields),

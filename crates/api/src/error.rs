@@ -15,7 +15,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
-use tessera_core::{Error, FieldError};
+use tessera_core::{Entity, Error, FieldError};
 
 /// The content type of error bodies (RFC 9457 §3).
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -82,7 +82,7 @@ impl ApiError {
         match self {
             ApiError::Domain(e) => match e {
                 Error::NotFound { entity } => {
-                    (StatusCode::NOT_FOUND, not_found_code(entity), format!("{entity} not found"), vec![])
+                    (StatusCode::NOT_FOUND, not_found_code(*entity), format!("{entity} not found"), vec![])
                 }
                 Error::Conflict { code, message } => (StatusCode::CONFLICT, code, message.clone(), vec![]),
                 Error::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m.clone(), vec![]),
@@ -109,14 +109,14 @@ impl ApiError {
     }
 }
 
-fn not_found_code(entity: &str) -> &'static str {
+fn not_found_code(entity: Entity) -> &'static str {
     match entity {
-        "user" => "user_not_found",
-        "user token" => "user_token_not_found",
-        "org" => "org_not_found",
-        "api key" => "api_key_not_found",
-        "member" => "member_not_found",
-        _ => "not_found",
+        Entity::User => "user_not_found",
+        Entity::UserToken => "user_token_not_found",
+        Entity::Org => "org_not_found",
+        Entity::ApiKey => "api_key_not_found",
+        Entity::Member => "member_not_found",
+        Entity::IdempotencyKey => "idempotency_key_not_found",
     }
 }
 

@@ -18,7 +18,7 @@ pub mod user;
 pub mod user_token;
 
 pub use api_key::{ApiKey, ApiKeyFormatError, ApiKeyHash, ApiKeySecret, NewApiKey};
-pub use error::{Error, FieldError, Result};
+pub use error::{Entity, Error, FieldError, Result};
 pub use idempotency::{IdempotencyClaim, IdempotencyRecord, StoredResponse};
 pub use ids::{ApiKeyId, MemberId, OrgId, SigningKeyId, UserId, UserTokenId};
 pub use member::{Email, Member, NewMember, Role};
@@ -26,7 +26,9 @@ pub use org::{NewOrg, Org, OrgSlug, DEFAULT_TOKEN_TTL_SECONDS};
 pub use page::{Cursor, Page, PageRequest};
 pub use session::{NewSession, OrgCounts, Session, SessionHash, SessionToken};
 pub use signing_key::{NewSigningKey, SigningKey};
-pub use store::{RevocationNotice, Store};
+pub use store::{
+    ApiKeyStore, IdempotencyStore, MemberStore, OrgStore, OverviewStore, RevocationNotice, Store, TokenStore, UserStore,
+};
 pub use user::{Account, Metadata, Platform, User, UserPatch, UserQuery, UserUpsert};
 pub use user_token::{IssuedBy, NewUserToken, TokenQuery, TokenStatus, UserToken, UserTokenClaims};
 

@@ -88,8 +88,16 @@ fn backend(url: &str) -> Result<Backend, OpenError> {
 /// migration.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, OpenError> {
     Ok(match backend(url)? {
-        Backend::Sqlite => Arc::new(SqliteStore::open(url).await?),
-        Backend::Postgres => Arc::new(PgStore::open(url).await?),
+        Backend::Sqlite => {
+            let store = SqliteStore::connect(url).await?;
+            store.migrate().await?;
+            Arc::new(store)
+        }
+        Backend::Postgres => {
+            let store = PgStore::connect(url).await?;
+            store.migrate().await?;
+            Arc::new(store)
+        }
     })
 }
 

@@ -1,16 +1,30 @@
 //! The PostgreSQL backend, for production and for several server instances sharing one database.
 
+use std::collections::HashSet;
 use std::str::FromStr;
 
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool};
 use sqlx::{Postgres, Transaction};
 
-use tessera_core::{NewUserToken, OrgId, UserToken};
+use tessera_core::{NewUserToken, OrgId, RevocationNotice, Store, UserToken};
+use uuid::Uuid;
 
 use crate::convert::{micros, micros_opt, storage};
 use crate::open::{apply_migrations, pool_options, redact, OpenError};
-use crate::user_token::{self, UserTokenRow};
+
+/// The sqlx database the storage methods in `sql/` run on here.
+type Db = Postgres;
+/// The store type the storage methods in `sql/` are implemented for here.
+type Backend = PgStore;
+/// PostgreSQL's write transactions run at read committed and take row locks as they write, so
+/// a check that must hold until commit (the user exists, the org keeps an owner) locks its rows
+/// with `select … for update`.
+const ROW_LOCKS: bool = true;
+
+#[path = "sql/mod.rs"]
+mod sql;
+use sql::user_tokens::{inserted_token, issuer_columns, new_token_columns};
 
 /// The PostgreSQL schema, embedded at compile time.
 static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -34,20 +48,12 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    /// Connects to `url` (`postgres://user:password@host:5432/db` or `postgresql://…`) and applies
-    /// pending migrations. Concurrent instances may do this at once: sqlx serializes migrations
-    /// with an advisory lock.
+    /// Connects to `url` (`postgres://user:password@host:5432/db` or `postgresql://…`) without
+    /// migrating.
     ///
     /// # Errors
-    /// [`OpenError`] if the URL is malformed, the server is unreachable or refuses the login,
-    /// or a migration fails. Messages never contain the URL's password.
-    pub async fn open(url: &str) -> Result<Self, OpenError> {
-        let store = Self::connect(url).await?;
-        apply_migrations(&MIGRATOR, &store.pool).await?;
-        Ok(store)
-    }
-
-    /// Connects without migrating.
+    /// [`OpenError`] if the URL is malformed or the server is unreachable or refuses the login.
+    /// Messages never contain the URL's password.
     pub(crate) async fn connect(url: &str) -> Result<Self, OpenError> {
         let options =
             PgConnectOptions::from_str(url).map_err(|source| OpenError::InvalidUrl { url: redact(url), source })?;
@@ -58,7 +64,8 @@ impl PgStore {
         Ok(Self { pool })
     }
 
-    /// Applies pending migrations; returns how many were applied.
+    /// Applies pending migrations; returns how many were applied. Concurrent instances may do
+    /// this at once: sqlx serializes migrations with an advisory lock.
     pub(crate) async fn migrate(&self) -> Result<usize, OpenError> {
         apply_migrations(&MIGRATOR, &self.pool).await
     }
@@ -66,6 +73,84 @@ impl PgStore {
     /// Nothing to do: the triggers of migration `0005_revocation_notices` announce every
     /// revocation when its transaction commits.
     pub(crate) fn announce_revocation(&self) {}
+
+    /// Starts a write transaction. PostgreSQL's default (read committed, row locks taken on
+    /// write) already waits for conflicting writers, so no special `BEGIN` is needed.
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        self.pool.begin().await
+    }
+
+    /// Inserts a batch of token rows with one statement
+    /// ([`INSERT_USER_TOKENS_UNNEST`], one array per column), outside any explicit
+    /// transaction: a single statement is atomic and committed (with `synchronous_commit` on,
+    /// flushed) before its reply, so the batch costs one round trip. Multi-row `VALUES` joined
+    /// with the users measured much slower here on 2026-11-21 (100,000 users, 64 connections,
+    /// `POST /v1/user-tokens`): 5,544 req/s with 1 row per statement, 2,439 with up to 256, 895
+    /// with up to 8.
+    ///
+    /// Returns the inserted tokens (a row that would be a second live
+    /// default token is skipped), or `None` when the statement failed with a database error (a
+    /// row whose user is not in the org breaks the foreign key): nothing was inserted.
+    ///
+    /// # Errors
+    /// [`tessera_core::Error::Storage`] when no connection can be had or it fails.
+    pub(crate) async fn insert_token_batch(
+        &self,
+        batch: &[(OrgId, NewUserToken)],
+    ) -> tessera_core::Result<Option<Vec<UserToken>>> {
+        let n = batch.len();
+        let (mut ids, mut orgs, mut users, mut keys) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut issued, mut expires, mut defaults) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut by_keys, mut by_members) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for (org_id, new) in batch {
+            let (by_key, by_member) = issuer_columns(new.issued_by);
+            ids.push(new.id.0);
+            orgs.push(org_id.0);
+            users.push(new.user_id.0);
+            keys.push(new.signing_key_id.0);
+            issued.push(micros(new.issued_at));
+            expires.push(micros_opt(new.expires_at));
+            defaults.push(new.is_default);
+            by_keys.push(by_key);
+            by_members.push(by_member);
+        }
+        let result = sqlx::query_as::<_, (Uuid,)>(INSERT_USER_TOKENS_UNNEST)
+            .bind(ids)
+            .bind(orgs)
+            .bind(users)
+            .bind(keys)
+            .bind(issued)
+            .bind(expires)
+            .bind(defaults)
+            .bind(by_keys)
+            .bind(by_members)
+            .fetch_all(&self.pool)
+            .await;
+        match result {
+            Ok(rows) => {
+                // Built from what was bound, like SQLite's; only the ids of the inserted rows
+                // come back.
+                let inserted: HashSet<Uuid> = rows.into_iter().map(|(id,)| id).collect();
+                batch
+                    .iter()
+                    .filter(|(_, new)| inserted.contains(&new.id.0))
+                    .map(|(org_id, new)| inserted_token(*org_id, new))
+                    .collect::<tessera_core::Result<_>>()
+                    .map(Some)
+            }
+            Err(sqlx::Error::Database(_)) => Ok(None),
+            Err(e) => Err(storage(e)),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for PgStore {
+    async fn ping(&self) -> tessera_core::Result<()> {
+        sql::ping(&self.pool).await
+    }
 
     /// Listens on [`REVOCATION_CHANNEL`] (filled by the triggers of migration
     /// `0005_revocation_notices`) from a task of its own, on one connection taken from the pool
@@ -75,7 +160,7 @@ impl PgStore {
     ///
     /// # Panics
     /// Outside a Tokio runtime.
-    pub(crate) fn watch_revocation_notices(&self, on_notice: tessera_core::RevocationNotice) -> bool {
+    fn watch_revocations(&self, on_notice: RevocationNotice) -> bool {
         let pool = self.pool.clone();
         tokio::spawn(async move {
             let mut listener = None;
@@ -114,80 +199,29 @@ impl PgStore {
         });
         true
     }
-
-    /// Starts a write transaction. PostgreSQL's default (read committed, row locks taken on
-    /// write) already waits for conflicting writers, so no special `BEGIN` is needed.
-    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        self.pool.begin().await
-    }
-
-    /// The query that checks, inside a write transaction, that the user `($1 org_id, $2 id)`
-    /// exists and keeps tokens from being added to it before `delete_user` commits: without the
-    /// row lock a token inserted between deleting the tokens and deleting the user would make the
-    /// user's delete fail its foreign-key check.
-    pub(crate) const LOCK_USER_FOR_DELETE: &'static str = crate::user::LOCK_USER_FOR_DELETE;
-
-    /// The org's owners, locked (`for update`) inside a write transaction before the last-owner
-    /// check: of two concurrent demotions of the last two owners, the second waits and then sees
-    /// only one owner left.
-    pub(crate) const LOCK_OWNERS: &'static str = crate::dashboard::LOCK_OWNERS;
-
-    /// Inserts a batch of token rows with one statement
-    /// ([`user_token::INSERT_USER_TOKENS_UNNEST`], one array per column), outside any explicit
-    /// transaction: a single statement is atomic and committed (with `synchronous_commit` on,
-    /// flushed) before its reply, so the batch costs one round trip. Multi-row `VALUES` joined
-    /// with the users measured much slower here on 2026-11-21 (100,000 users, 64 connections,
-    /// `POST /v1/user-tokens`): 5,544 req/s with 1 row per statement, 2,439 with up to 256, 895
-    /// with up to 8.
-    ///
-    /// Returns the inserted tokens, in no particular order (a row that would be a second live
-    /// default token is skipped), or `None` when the statement failed with a database error (a
-    /// row whose user is not in the org breaks the foreign key): nothing was inserted.
-    ///
-    /// # Errors
-    /// [`tessera_core::Error::Storage`] when no connection can be had or it fails.
-    pub(crate) async fn insert_token_batch(
-        &self,
-        batch: &[(OrgId, NewUserToken)],
-    ) -> tessera_core::Result<Option<Vec<UserToken>>> {
-        let n = batch.len();
-        let (mut ids, mut orgs, mut users, mut keys) =
-            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-        let (mut issued, mut expires, mut defaults) =
-            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-        let (mut by_keys, mut by_members) = (Vec::with_capacity(n), Vec::with_capacity(n));
-        for (org_id, new) in batch {
-            let (by_key, by_member) = user_token::issuer_columns(new.issued_by);
-            ids.push(new.id.0);
-            orgs.push(org_id.0);
-            users.push(new.user_id.0);
-            keys.push(new.signing_key_id.0);
-            issued.push(micros(new.issued_at));
-            expires.push(micros_opt(new.expires_at));
-            defaults.push(new.is_default);
-            by_keys.push(by_key);
-            by_members.push(by_member);
-        }
-        let result = sqlx::query_as::<_, UserTokenRow>(user_token::INSERT_USER_TOKENS_UNNEST)
-            .bind(ids)
-            .bind(orgs)
-            .bind(users)
-            .bind(keys)
-            .bind(issued)
-            .bind(expires)
-            .bind(defaults)
-            .bind(by_keys)
-            .bind(by_members)
-            .fetch_all(&self.pool)
-            .await;
-        match result {
-            Ok(rows) => {
-                rows.into_iter().map(UserTokenRow::into_user_token).collect::<tessera_core::Result<_>>().map(Some)
-            }
-            Err(sqlx::Error::Database(_)) => Ok(None),
-            Err(e) => Err(storage(e)),
-        }
-    }
 }
 
-crate::store_impl::impl_store!(PgStore);
+/// A whole batch of token rows in one statement, one array per column, `$1`…`$9` in the order of
+/// `new_token_columns!` (`uuid[]`, `int8[]` for the microsecond times, `bool[]`). One statement
+/// costs one round trip whatever the batch size, and its text never changes, so it is prepared
+/// once per connection.
+///
+/// Rows go in in array order (`with ordinality`), so of two default tokens for one user in a
+/// batch the first wins; the second, like any row that would be a second live default token, is
+/// skipped by `on conflict do nothing`. There is no join with `end_user`: the composite foreign
+/// key `(org_id, user_id)` makes a row whose user is not in the org fail the whole statement
+/// (atomic, nothing inserted), and the caller then inserts the rows one by one. A row naming a
+/// signing key or API key of another org fails it the same way, through the statement-level
+/// check of migration `0004_user_token_key_checks` (one query over the statement's rows instead
+/// of a foreign-key trigger per row and key). A planner-chosen join is also what the multi-row
+/// `VALUES` form has, and that form measured slower on PostgreSQL than one statement per row
+/// (2026-11-21, cause not pinned down).
+const INSERT_USER_TOKENS_UNNEST: &str = concat!(
+    "insert into user_token (",
+    new_token_columns!(),
+    ") select id, org_id, user_id, signing_key_id, issued_at, expires_at, is_default, by_key, by_member ",
+    "from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::int8[], $6::int8[], $7::bool[], ",
+    "$8::uuid[], $9::uuid[]) with ordinality ",
+    "as v(id, org_id, user_id, signing_key_id, issued_at, expires_at, is_default, by_key, by_member, n) ",
+    "order by n on conflict do nothing returning id"
+);

@@ -8,11 +8,22 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 
-use tessera_core::{NewUserToken, OrgId, UserToken};
+use tessera_core::{NewUserToken, OrgId, RevocationNotice, Store, UserToken};
 
 use crate::convert::storage;
 use crate::open::{apply_migrations, pool_options, redact, OpenError};
-use crate::user_token::{self, bind_new_token};
+
+/// The sqlx database the storage methods in `sql/` run on here.
+type Db = Sqlite;
+/// The store type the storage methods in `sql/` are implemented for here.
+type Backend = SqliteStore;
+/// SQLite has no `select … for update`, nor needs it: a `BEGIN IMMEDIATE` transaction
+/// ([`SqliteStore::begin_write`]) holds the database's write lock from its start.
+const ROW_LOCKS: bool = false;
+
+#[path = "sql/mod.rs"]
+mod sql;
+use sql::user_tokens::{bind_new_token, inserted_token, new_token_columns};
 
 /// The SQLite schema, embedded at compile time.
 static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
@@ -59,18 +70,11 @@ fn notice_file(db: &Path) -> Option<PathBuf> {
 
 impl SqliteStore {
     /// Opens the database at `url` (`sqlite://data/tessera.db`, `sqlite:./x.db`,
-    /// `sqlite::memory:`), creating its folder and file if missing, and applies pending migrations.
+    /// `sqlite::memory:`) without migrating, creating its folder and file if missing.
     ///
     /// # Errors
-    /// [`OpenError`] if the URL is malformed, the folder cannot be created, the file cannot be
-    /// opened, or a migration fails.
-    pub async fn open(url: &str) -> Result<Self, OpenError> {
-        let store = Self::connect(url).await?;
-        apply_migrations(&MIGRATOR, &store.pool).await?;
-        Ok(store)
-    }
-
-    /// Connects without migrating.
+    /// [`OpenError`] if the URL is malformed, the folder cannot be created or the file cannot be
+    /// opened.
     pub(crate) async fn connect(url: &str) -> Result<Self, OpenError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|source| OpenError::InvalidUrl { url: redact(url), source })?
@@ -114,12 +118,71 @@ impl SqliteStore {
         }
     }
 
+    /// Starts a write transaction with `BEGIN IMMEDIATE`. A deferred transaction takes the write
+    /// lock only at its first write, and if another connection wrote since its first read, SQLite
+    /// fails it with `SQLITE_BUSY` at once instead of waiting for the busy timeout.
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    /// Inserts a batch of token rows in one `BEGIN IMMEDIATE` transaction (one fsync), as
+    /// multi-row statements of up to 256 rows ([`insert_user_tokens_values`]), and
+    /// returns the inserted tokens. One multi-row statement costs one hop to the connection's
+    /// worker thread instead of one per row (measured 2026-11-21, 100,000 users: 11,039 req/s
+    /// against 9,275 with one row per statement), and no row comes back from it.
+    ///
+    /// All or nothing: when a statement fails (a user not in the org) or a row is skipped (a
+    /// second live default token), the transaction is rolled back and `None` says that nothing
+    /// was inserted, so the caller can insert the rows one by one, each with its own result.
+    ///
+    /// # Errors
+    /// [`tessera_core::Error::Storage`] when the transaction cannot start or commit, or the
+    /// connection fails.
+    pub(crate) async fn insert_token_batch(
+        &self,
+        batch: &[(OrgId, NewUserToken)],
+    ) -> tessera_core::Result<Option<Vec<UserToken>>> {
+        let mut tx = self.begin_write().await.map_err(storage)?;
+        let mut rest = batch;
+        for size in statement_sizes(batch.len(), MAX_ROWS_PER_INSERT) {
+            let (chunk, tail) = rest.split_at(size);
+            rest = tail;
+            let sql = insert_user_tokens_values(size);
+            let mut query = sqlx::query(&sql);
+            for (org_id, new) in chunk {
+                query = bind_new_token(query, *org_id, new);
+            }
+            match query.execute(&mut *tx).await {
+                Ok(done) if done.rows_affected() == size as u64 => {}
+                Ok(_) | Err(sqlx::Error::Database(_)) => {
+                    tx.rollback().await.map_err(storage)?;
+                    return Ok(None);
+                }
+                Err(e) => return Err(storage(e)),
+            }
+        }
+        tx.commit().await.map_err(storage)?;
+        batch.iter().map(|(org_id, new)| inserted_token(*org_id, new)).collect::<tessera_core::Result<_>>().map(Some)
+    }
+}
+
+/// Whether `url` names an in-memory database (`sqlite::memory:` or `mode=memory`).
+fn is_in_memory(url: &str) -> bool {
+    let rest = url.strip_prefix("sqlite:").unwrap_or(url);
+    rest.trim_start_matches('/').starts_with(":memory:") || rest.contains("mode=memory")
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> tessera_core::Result<()> {
+        sql::ping(&self.pool).await
+    }
+
     /// Watches the notice file ([`NOTICE_FILE_SUFFIX`]) from a thread of its own and calls
     /// `on_notice` on every change to it (including its removal, after which nothing more
     /// comes), until `on_notice` returns `false`. Returns `false` for an in-memory database or
-    /// when the file cannot be watched (the reason is logged); see
-    /// [`tessera_core::Store::watch_revocations`].
-    pub(crate) fn watch_revocation_notices(&self, on_notice: tessera_core::RevocationNotice) -> bool {
+    /// when the file cannot be watched (the reason is logged).
+    fn watch_revocations(&self, on_notice: RevocationNotice) -> bool {
         use notify::Watcher as _;
         let Some(path) = &self.notices else { return false };
         let (events, received) = std::sync::mpsc::channel::<notify::Result<notify::Event>>();
@@ -145,79 +208,79 @@ impl SqliteStore {
         });
         spawned.is_ok()
     }
+}
 
-    /// Starts a write transaction with `BEGIN IMMEDIATE`. A deferred transaction takes the write
-    /// lock only at its first write, and if another connection wrote since its first read, SQLite
-    /// fails it with `SQLITE_BUSY` at once instead of waiting for the busy timeout.
-    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
-    }
+/// Most rows one [`insert_user_tokens_values`] statement takes: 256 (2,304 parameters, far
+/// below SQLite's limit of 32,766).
+const MAX_ROWS_PER_INSERT: usize = 256;
 
-    /// The query that checks, inside a write transaction, that the user `($1 org_id, $2 id)`
-    /// exists and keeps tokens from being added to it before `delete_user` commits. A plain
-    /// select suffices: the `BEGIN IMMEDIATE` transaction holds the database's write lock.
-    pub(crate) const LOCK_USER_FOR_DELETE: &'static str = crate::user::USER_EXISTS;
-
-    /// Inserts a batch of token rows in one `BEGIN IMMEDIATE` transaction (one fsync), as
-    /// multi-row statements of up to 256 rows ([`user_token::insert_user_tokens_values`]), and
-    /// returns the inserted tokens. One multi-row statement costs one hop to the connection's
-    /// worker thread instead of one per row (measured 2026-11-21, 100,000 users: 11,039 req/s
-    /// against 9,275 with one row per statement), and no row comes back from it.
-    ///
-    /// All or nothing: when a statement fails (a user not in the org) or a row is skipped (a
-    /// second live default token), the transaction is rolled back and `None` says that nothing
-    /// was inserted, so the caller can insert the rows one by one, each with its own result.
-    ///
-    /// # Errors
-    /// [`tessera_core::Error::Storage`] when the transaction cannot start or commit, or the
-    /// connection fails.
-    pub(crate) async fn insert_token_batch(
-        &self,
-        batch: &[(OrgId, NewUserToken)],
-    ) -> tessera_core::Result<Option<Vec<UserToken>>> {
-        let mut tx = self.begin_write().await.map_err(storage)?;
-        let mut rest = batch;
-        for size in user_token::statement_sizes(batch.len(), user_token::MAX_ROWS_PER_INSERT) {
-            let (chunk, tail) = rest.split_at(size);
-            rest = tail;
-            let sql = user_token::insert_user_tokens_values(size);
-            let mut query = sqlx::query(&sql);
-            for (org_id, new) in chunk {
-                query = bind_new_token!(query, org_id, new);
-            }
-            match query.execute(&mut *tx).await {
-                Ok(done) if done.rows_affected() == size as u64 => {}
-                Ok(_) | Err(sqlx::Error::Database(_)) => {
-                    tx.rollback().await.map_err(storage)?;
-                    return Ok(None);
-                }
-                Err(e) => return Err(storage(e)),
-            }
+/// SQLite's form of a batch insert: `rows` rows (1 to [`MAX_ROWS_PER_INSERT`]) in one plain
+/// multi-row `insert … values`, each row's 9 values bound by [`bind_new_token`], inserted in
+/// batch order. A row that would be a second live default token is skipped (`on conflict do
+/// nothing`), which shows as fewer rows affected than `rows`; a row whose user is not in the org
+/// fails the statement on the composite foreign key `(org_id, user_id)`, and nothing of it is
+/// inserted. Nothing is returned: the caller builds the tokens from what it bound
+/// ([`inserted_token`]), so no row travels back from SQLite's worker thread.
+///
+/// The parameters are anonymous `?`, not `$n`: sqlx asks SQLite for each parameter's name when
+/// binding, and SQLite finds a name by a linear scan, so 2,304 named parameters cost millions of
+/// steps per statement (it showed in profiles).
+fn insert_user_tokens_values(rows: usize) -> String {
+    debug_assert!((1..=MAX_ROWS_PER_INSERT).contains(&rows));
+    let mut sql = String::with_capacity(200 + rows * 30);
+    sql.push_str(concat!("insert into user_token (", new_token_columns!(), ") values "));
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
         }
-        tx.commit().await.map_err(storage)?;
-        batch
-            .iter()
-            .map(|(org_id, new)| user_token::inserted_token(*org_id, new))
-            .collect::<tessera_core::Result<_>>()
-            .map(Some)
+        sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?)");
     }
-
-    /// The org's owners, read inside a write transaction before the last-owner check. A plain
-    /// select suffices: the `BEGIN IMMEDIATE` transaction holds the database's write lock.
-    pub(crate) const LOCK_OWNERS: &'static str = crate::dashboard::OWNERS;
+    sql.push_str(" on conflict do nothing");
+    sql
 }
 
-/// Whether `url` names an in-memory database (`sqlite::memory:` or `mode=memory`).
-fn is_in_memory(url: &str) -> bool {
-    let rest = url.strip_prefix("sqlite:").unwrap_or(url);
-    rest.trim_start_matches('/').starts_with(":memory:") || rest.contains("mode=memory")
+/// Splits `len` rows into statement sizes that are powers of two of at most `max` rows (1 to
+/// [`MAX_ROWS_PER_INSERT`]), largest first (37 rows, `max` 256 → 32, 4, 1), so that at most 9
+/// distinct statements exist and each connection's prepared-statement cache keeps them all.
+fn statement_sizes(mut len: usize, max: usize) -> impl Iterator<Item = usize> {
+    let max = max.clamp(1, MAX_ROWS_PER_INSERT);
+    std::iter::from_fn(move || {
+        if len == 0 {
+            return None;
+        }
+        let size = max.min(1 << len.ilog2());
+        len -= size;
+        Some(size)
+    })
 }
-
-crate::store_impl::impl_store!(SqliteStore);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batches_split_into_power_of_two_statements() {
+        assert_eq!(statement_sizes(0, 256).collect::<Vec<_>>(), Vec::<usize>::new());
+        assert_eq!(statement_sizes(1, 256).collect::<Vec<_>>(), [1]);
+        assert_eq!(statement_sizes(37, 256).collect::<Vec<_>>(), [32, 4, 1]);
+        assert_eq!(statement_sizes(512, 256).collect::<Vec<_>>(), [256, 256]);
+        assert_eq!(statement_sizes(600, 256).collect::<Vec<_>>(), [256, 256, 64, 16, 8]);
+        for n in 0..1100 {
+            assert_eq!(statement_sizes(n, 256).sum::<usize>(), n);
+            assert!(statement_sizes(n, 1).all(|size| size == 1));
+        }
+    }
+
+    #[test]
+    fn a_multi_row_insert_has_nine_anonymous_parameters_per_row() {
+        let sql = insert_user_tokens_values(2);
+        assert!(
+            sql.ends_with("values (?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing"),
+            "{sql}"
+        );
+        assert_eq!(insert_user_tokens_values(256).matches('?').count(), 2304);
+        assert!(!sql.contains('$'));
+    }
 
     #[test]
     fn in_memory_urls_are_recognised() {
@@ -231,7 +294,8 @@ mod tests {
     /// on the migrated schema of a fresh file.
     async fn plan(sql: &str) -> Vec<String> {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&format!("sqlite://{}", dir.path().join("plan.db").display())).await.unwrap();
+        let store = SqliteStore::connect(&format!("sqlite://{}", dir.path().join("plan.db").display())).await.unwrap();
+        store.migrate().await.unwrap();
         let rows: Vec<(i64, i64, i64, String)> =
             sqlx::query_as(&format!("explain query plan {sql}")).fetch_all(&store.pool).await.unwrap();
         rows.into_iter().map(|(_, _, _, detail)| detail).collect()
@@ -241,7 +305,7 @@ mod tests {
     /// reading every token of the user (migration `0004_live_default_token_index`).
     #[tokio::test]
     async fn the_live_default_token_is_read_through_its_unique_index() {
-        for sql in [user_token::DEFAULT_USER_TOKEN, user_token::USER_AND_DEFAULT_TOKEN] {
+        for sql in [sql::user_tokens::DEFAULT_USER_TOKEN, sql::user_tokens::USER_AND_DEFAULT_TOKEN] {
             let plan = plan(sql).await;
             let token_step = plan.iter().find(|step| step.contains("user_token")).expect("a step on user_token");
             assert!(

@@ -220,8 +220,7 @@ async fn list_tokens(
     let mut v = Validation::default();
     let status = v.check(q.status.as_deref().map(str::parse).transpose());
     let page = v.check(PageRequest::parse(q.limit, q.cursor.as_deref()));
-    v.finish()?;
-    let (Some(status), Some(page)) = (status, page) else { unreachable!("finish() returned Ok") };
+    let (status, page) = v.finish((status, page))?;
     let page = tokens::list(&state, key.org.id, id, &TokenQuery { status, page }).await?;
     let now = now();
     Ok(Json(ListOut {

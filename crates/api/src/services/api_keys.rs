@@ -80,7 +80,7 @@ pub async fn list(state: &AppState, org_id: OrgId) -> Result<Vec<ApiKey>> {
 /// Takes effect on the next request that presents the key.
 ///
 /// # Errors
-/// [`Error::Invalid`] if `prefix` is not 8 base62 characters; `NotFound { entity: "api key" }`.
+/// [`Error::Invalid`] if `prefix` is not 8 base62 characters; `NotFound { entity: Entity::ApiKey }`.
 pub async fn revoke(state: &AppState, org_id: OrgId, prefix: &str) -> Result<ApiKey> {
     let prefix = prefix.strip_prefix("tsk_").unwrap_or(prefix);
     if prefix.len() != API_KEY_DISPLAY_LEN || !prefix.bytes().all(|b| b.is_ascii_alphanumeric()) {

@@ -73,7 +73,7 @@ pub async fn add(state: &AppState, org_id: OrgId, email: &str, role: Role, passw
 ///
 /// # Errors
 /// `Conflict { code: "last_owner" }` if that would leave the org without an owner (nothing
-/// changes); `NotFound { entity: "member" }`, also for another org's member; storage errors.
+/// changes); `NotFound { entity: Entity::Member }`, also for another org's member; storage errors.
 pub async fn change_role(state: &AppState, org_id: OrgId, member_id: MemberId, role: Role) -> Result<Member> {
     state.store.change_member_role(org_id, member_id, role).await
 }
@@ -83,7 +83,7 @@ pub async fn change_role(state: &AppState, org_id: OrgId, member_id: MemberId, r
 ///
 /// # Errors
 /// `Conflict { code: "last_owner" }` if they are the org's only owner (nothing changes);
-/// `NotFound { entity: "member" }`, also for another org's member; storage errors.
+/// `NotFound { entity: Entity::Member }`, also for another org's member; storage errors.
 pub async fn remove(state: &AppState, org_id: OrgId, member_id: MemberId) -> Result<()> {
     state.store.remove_member(org_id, member_id).await
 }

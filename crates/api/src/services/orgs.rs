@@ -15,8 +15,7 @@ pub async fn create(state: &AppState, slug: &str, name: &str) -> Result<Org> {
     let mut v = Validation::default();
     let slug = v.check(OrgSlug::parse(slug));
     let name = v.check(validate_org_name(name));
-    v.finish()?;
-    let (Some(slug), Some(name)) = (slug, name) else { unreachable!("finish() returned Ok") };
+    let (slug, name) = v.finish((slug, name))?;
     let now = now();
     let org = NewOrg { id: OrgId(Uuid::now_v7()), slug, name, created_at: now };
     let key = state.keys.new_signing_key(org.id, now)?;
@@ -26,7 +25,7 @@ pub async fn create(state: &AppState, slug: &str, name: &str) -> Result<Org> {
 /// The org with this slug.
 ///
 /// # Errors
-/// `NotFound { entity: "org" }` if there is none (also for a malformed slug).
+/// `NotFound { entity: Entity::Org }` if there is none (also for a malformed slug).
 pub async fn by_slug(state: &AppState, slug: &str) -> Result<Org> {
-    state.store.org_by_slug(slug).await?.ok_or(tessera_core::Error::not_found("org"))
+    state.store.org_by_slug(slug).await?.ok_or(tessera_core::Error::not_found(tessera_core::Entity::Org))
 }

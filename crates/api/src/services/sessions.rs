@@ -46,7 +46,7 @@ impl SignedInMember {
 /// latest. Returns the token for the cookie (it is stored nowhere) and the session.
 ///
 /// # Errors
-/// `NotFound { entity: "member" }` if the member was removed meanwhile; storage errors.
+/// `NotFound { entity: Entity::Member }` if the member was removed meanwhile; storage errors.
 pub async fn start(state: &AppState, member: &Member) -> Result<(SessionToken, Session)> {
     let token = SessionToken::generate(&mut rand::rngs::OsRng);
     let now = now();

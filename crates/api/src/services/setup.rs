@@ -54,8 +54,7 @@ pub async fn first_run(
     let slug = v.check(OrgSlug::parse(slug.trim()));
     let email = v.check(Email::parse(email));
     v.check(members::validate_password(&password));
-    v.finish()?;
-    let (Some(name), Some(slug), Some(email)) = (name, slug, email) else { unreachable!("finish() returned Ok") };
+    let (name, slug, email) = v.finish((name, slug, email))?;
     // Cheap refusal before the deliberately slow password hash.
     if status(state).await? != SetupStatus::NeedsSetup {
         return Err(Error::Conflict { code: "setup_done", message: "this server already has an organization".into() });

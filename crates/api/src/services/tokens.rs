@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tessera_core::{
-    Account, Error, IssuedBy, NewUserToken, Org, OrgId, Page, Platform, Result, Store, Timestamp, TokenQuery,
+    Account, Entity, Error, IssuedBy, NewUserToken, Org, OrgId, Page, Platform, Result, Store, Timestamp, TokenQuery,
     TokenStatus, User, UserId, UserToken, UserTokenClaims, UserTokenId,
 };
 use uuid::Uuid;
@@ -281,7 +281,7 @@ pub async fn introspect(state: &AppState, org: &Org, token: &str) -> Result<Opti
 /// Revokes one token of the org; the next introspection sees it.
 ///
 /// # Errors
-/// `NotFound { entity: "user token" }`, also for another org's token; storage errors.
+/// `NotFound { entity: Entity::UserToken }`, also for another org's token; storage errors.
 pub async fn revoke(state: &AppState, org_id: OrgId, token_id: UserTokenId) -> Result<UserToken> {
     let revoked = state.store.revoke_user_token(org_id, token_id, now()).await;
     state.token_rows.forget_all();
@@ -291,7 +291,7 @@ pub async fn revoke(state: &AppState, org_id: OrgId, token_id: UserTokenId) -> R
 /// Revokes the user's tokens issued before `issued_before` (default: now). Returns the count.
 ///
 /// # Errors
-/// [`Error::Invalid`] on `issued_before` in the future; `NotFound { entity: "user" }`; storage errors.
+/// [`Error::Invalid`] on `issued_before` in the future; `NotFound { entity: Entity::User }`; storage errors.
 pub async fn revoke_all(
     state: &AppState,
     org_id: OrgId,
@@ -313,9 +313,9 @@ pub async fn revoke_all(
 /// One page of the user's tokens, newest first.
 ///
 /// # Errors
-/// `NotFound { entity: "user" }`; storage errors.
+/// `NotFound { entity: Entity::User }`; storage errors.
 pub async fn list(state: &AppState, org_id: OrgId, user_id: UserId, query: &TokenQuery) -> Result<Page<UserToken>> {
-    state.store.user_by_id(org_id, user_id).await?.ok_or(Error::not_found("user"))?;
+    state.store.user_by_id(org_id, user_id).await?.ok_or(Error::not_found(Entity::User))?;
     state.store.list_user_tokens(org_id, user_id, query, now()).await
 }
 

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 use tessera_core::{
-    error::Validation, user::validate_display_name, Account, Error, Metadata, OrgId, Page, PageRequest, Platform,
-    Result, User, UserId, UserPatch, UserQuery, UserUpsert,
+    error::Validation, user::validate_display_name, Account, Entity, Error, Metadata, OrgId, Page, PageRequest,
+    Platform, Result, User, UserId, UserPatch, UserQuery, UserUpsert,
 };
 
 use uuid::Uuid;
@@ -35,12 +35,7 @@ pub async fn upsert(state: &AppState, org_id: OrgId, input: UpsertInput) -> Resu
     let platform = v.check(input.platform.as_deref().map_or_else(|| Ok(Platform::default()), Platform::parse));
     let display_name = v.check(validate_display_name(input.display_name.as_deref()));
     let metadata = v.check(input.metadata.map(Metadata::parse).transpose());
-    v.finish()?;
-    let (Some(account), Some(platform), Some(display_name), Some(metadata)) =
-        (account, platform, display_name, metadata)
-    else {
-        unreachable!("finish() returned Ok")
-    };
+    let (account, platform, display_name, metadata) = v.finish((account, platform, display_name, metadata))?;
     let upsert = UserUpsert { id: UserId(Uuid::now_v7()), account, platform, display_name, metadata, now: now() };
     state.store.upsert_user(org_id, &upsert).await
 }
@@ -48,9 +43,9 @@ pub async fn upsert(state: &AppState, org_id: OrgId, input: UpsertInput) -> Resu
 /// The org's user with this id.
 ///
 /// # Errors
-/// `NotFound { entity: "user" }`, also for another org's user; storage errors.
+/// `NotFound { entity: Entity::User }`, also for another org's user; storage errors.
 pub async fn get(state: &AppState, org_id: OrgId, user_id: UserId) -> Result<User> {
-    state.store.user_by_id(org_id, user_id).await?.ok_or(Error::not_found("user"))
+    state.store.user_by_id(org_id, user_id).await?.ok_or(Error::not_found(Entity::User))
 }
 
 /// Most bytes the users remembered by [`UserIdentities`] may take: 16 MiB.
@@ -88,7 +83,7 @@ impl Default for UserIdentities {
 /// remembered.
 ///
 /// # Errors
-/// `NotFound { entity: "user" }`, also for another org's user; storage errors.
+/// `NotFound { entity: Entity::User }`, also for another org's user; storage errors.
 pub async fn identity(state: &AppState, org_id: OrgId, user_id: UserId) -> Result<Arc<User>> {
     let cache = &state.user_identities.entries;
     if let Some(user) = cache.get(&(org_id, user_id)).await {
@@ -128,8 +123,7 @@ pub async fn list(state: &AppState, org_id: OrgId, input: ListInput) -> Result<P
     }
     let platform = v.check(input.platform.as_deref().map(Platform::parse).transpose());
     let page = v.check(PageRequest::parse(input.limit, input.cursor.as_deref()));
-    v.finish()?;
-    let (Some(platform), Some(page)) = (platform, page) else { unreachable!("finish() returned Ok") };
+    let (platform, page) = v.finish((platform, page))?;
     state.store.list_users(org_id, &UserQuery { q, platform, page }).await
 }
 
@@ -146,7 +140,7 @@ pub struct PatchInput {
 /// Updates the org's user.
 ///
 /// # Errors
-/// [`Error::Invalid`] naming `display_name` or `metadata`; `NotFound { entity: "user" }`; storage errors.
+/// [`Error::Invalid`] naming `display_name` or `metadata`; `NotFound { entity: Entity::User }`; storage errors.
 pub async fn patch(state: &AppState, org_id: OrgId, user_id: UserId, input: PatchInput) -> Result<User> {
     let mut v = Validation::default();
     let display_name = match input.display_name {
@@ -155,15 +149,14 @@ pub async fn patch(state: &AppState, org_id: OrgId, user_id: UserId, input: Patc
         Some(Some(name)) => v.check(validate_display_name(Some(&name))).map(Some),
     };
     let metadata = v.check(input.metadata.map(Metadata::parse).transpose());
-    v.finish()?;
-    let (Some(display_name), Some(metadata)) = (display_name, metadata) else { unreachable!("finish() returned Ok") };
+    let (display_name, metadata) = v.finish((display_name, metadata))?;
     state.store.update_user(org_id, user_id, &UserPatch { display_name, metadata, now: now() }).await
 }
 
 /// Deletes the org's user and its tokens (which then fail introspection). Returns how many tokens went.
 ///
 /// # Errors
-/// `NotFound { entity: "user" }`; storage errors.
+/// `NotFound { entity: Entity::User }`; storage errors.
 pub async fn delete(state: &AppState, org_id: OrgId, user_id: UserId) -> Result<u64> {
     let deleted = state.store.delete_user(org_id, user_id).await;
     // Introspection must not find the deleted tokens in memory either.

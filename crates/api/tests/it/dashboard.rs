@@ -2,6 +2,7 @@
 //! password, throttling), sessions and role checks.
 
 use std::{net::IpAddr, time::Duration};
+use tessera_core::Entity;
 
 use secrecy::SecretString;
 use tessera_api::services::{
@@ -199,9 +200,9 @@ async fn roles_change_and_members_go_but_the_last_owner_stays() {
 
     // Another org's id for the member is "not found", and changes nothing.
     let err = services::members::change_role(&app.state, other.id, ada.id, Role::Owner).await.unwrap_err();
-    assert!(matches!(err, Error::NotFound { entity: "member" }), "{err:?}");
+    assert!(matches!(err, Error::NotFound { entity: Entity::Member }), "{err:?}");
     let err = services::members::remove(&app.state, other.id, ada.id).await.unwrap_err();
-    assert!(matches!(err, Error::NotFound { entity: "member" }), "{err:?}");
+    assert!(matches!(err, Error::NotFound { entity: Entity::Member }), "{err:?}");
 
     // A second owner frees the first one, whose signed-in session then ends with the removal.
     let ada = services::members::change_role(&app.state, org.id, ada.id, Role::Owner).await.unwrap();

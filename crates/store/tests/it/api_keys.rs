@@ -1,5 +1,6 @@
 //! API keys: creation, lookup by hash, listing, revocation, `last_used_at`.
 
+use tessera_core::Entity;
 use tessera_core::{ApiKeyHash, ApiKeyId, Error, NewApiKey};
 
 use crate::fixtures::*;
@@ -71,14 +72,14 @@ async fn revoke_api_key_keeps_the_first_time_and_is_scoped(db: &TestDb) {
     s.create_api_key(a.id, &new).await.unwrap();
 
     let err = s.revoke_api_key(b.id, "AbCd1234", t(5)).await.unwrap_err();
-    assert!(matches!(err, Error::NotFound { entity: "api key" }), "{err:?}");
+    assert!(matches!(err, Error::NotFound { entity: Entity::ApiKey }), "{err:?}");
     assert_eq!(s.api_key_by_hash(&new.hash).await.unwrap().unwrap().revoked_at, None, "org B changed nothing");
 
     let revoked = s.revoke_api_key(a.id, "AbCd1234", t(10)).await.unwrap();
     assert_eq!(revoked.revoked_at, Some(t(10)));
     let again = s.revoke_api_key(a.id, "AbCd1234", t(20)).await.unwrap();
     assert_eq!(again, revoked, "an already revoked key is returned unchanged");
-    assert!(matches!(s.revoke_api_key(a.id, "zzzzzzzz", t(1)).await, Err(Error::NotFound { entity: "api key" })));
+    assert!(matches!(s.revoke_api_key(a.id, "zzzzzzzz", t(1)).await, Err(Error::NotFound { entity: Entity::ApiKey })));
 }
 
 async fn touch_api_key_records_last_use_and_is_scoped(db: &TestDb) {
@@ -93,7 +94,7 @@ async fn touch_api_key_records_last_use_and_is_scoped(db: &TestDb) {
     assert_eq!(last_used().await, Some(t(60)));
 
     let err = s.touch_api_key(b.id, key.id, t(120)).await.unwrap_err();
-    assert!(matches!(err, Error::NotFound { entity: "api key" }), "{err:?}");
+    assert!(matches!(err, Error::NotFound { entity: Entity::ApiKey }), "{err:?}");
     assert!(matches!(s.touch_api_key(a.id, ApiKeyId(id()), t(120)).await, Err(Error::NotFound { .. })));
     assert_eq!(last_used().await, Some(t(60)));
 

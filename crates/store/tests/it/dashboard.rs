@@ -2,6 +2,7 @@
 //! the last-owner rule), sessions (create, touch, expiry, delete) and the overview's numbers.
 
 use std::sync::Arc;
+use tessera_core::Entity;
 
 use tessera_core::{
     Error, MemberId, NewMember, NewSession, OrgCounts, OrgId, Role, SessionHash, SessionToken, Store, Timestamp,
@@ -135,8 +136,11 @@ async fn the_last_owner_can_be_neither_demoted_nor_removed(db: &TestDb) {
     assert_eq!(s.member_by_id(a.id, ada.id).await.unwrap().unwrap().role, Role::Owner, "nothing changed");
 
     // Another org cannot touch them.
-    assert!(matches!(s.change_member_role(b.id, bob.id, Role::Owner).await, Err(Error::NotFound { entity: "member" })));
-    assert!(matches!(s.remove_member(b.id, bob.id).await, Err(Error::NotFound { entity: "member" })));
+    assert!(matches!(
+        s.change_member_role(b.id, bob.id, Role::Owner).await,
+        Err(Error::NotFound { entity: Entity::Member })
+    ));
+    assert!(matches!(s.remove_member(b.id, bob.id).await, Err(Error::NotFound { entity: Entity::Member })));
 
     // With a second owner, the first may step down, and then the second is the last one.
     assert_eq!(s.change_member_role(a.id, bob.id, Role::Owner).await.unwrap().role, Role::Owner);
@@ -145,7 +149,7 @@ async fn the_last_owner_can_be_neither_demoted_nor_removed(db: &TestDb) {
     assert!(matches!(err, Error::Conflict { code: "last_owner", .. }), "{err:?}");
     s.remove_member(a.id, ada.id).await.unwrap();
     assert_eq!(s.list_members(a.id).await.unwrap().iter().map(|m| m.id).collect::<Vec<_>>(), vec![bob.id]);
-    assert!(matches!(s.remove_member(a.id, ada.id).await, Err(Error::NotFound { entity: "member" })));
+    assert!(matches!(s.remove_member(a.id, ada.id).await, Err(Error::NotFound { entity: Entity::Member })));
 }
 
 async fn concurrent_demotions_keep_one_owner(db: &TestDb) {
@@ -210,7 +214,7 @@ async fn sessions_are_touched_until_idle_or_expired(db: &TestDb) {
     let (hash, new) = session(ada.id, t(0), t(1000));
 
     let err = s.create_session(b.id, &new).await.unwrap_err();
-    assert!(matches!(err, Error::NotFound { entity: "member" }), "another org's member: {err:?}");
+    assert!(matches!(err, Error::NotFound { entity: Entity::Member }), "another org's member: {err:?}");
     let created = s.create_session(a.id, &new).await.unwrap();
     assert_eq!(
         (created.org_id, created.member_id, created.created_at, created.last_seen_at, created.expires_at),

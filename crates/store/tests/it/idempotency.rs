@@ -2,6 +2,7 @@
 //! expiry, tenant scoping, the race between concurrent claims, and purging.
 
 use std::sync::Arc;
+use tessera_core::Entity;
 
 use tessera_core::{Error, IdempotencyClaim, IdempotencyRecord, OrgId, Store, StoredResponse, UserTokenId};
 
@@ -84,14 +85,14 @@ async fn complete_needs_an_in_flight_claim(db: &TestDb) {
     let s = db.store();
     let (a, _) = org(s, "acme").await;
     let err = s.complete_idempotency_key(a.id, "never-claimed", &response(200)).await.unwrap_err();
-    assert!(matches!(err, Error::NotFound { entity: "idempotency key" }), "{err:?}");
+    assert!(matches!(err, Error::NotFound { entity: Entity::IdempotencyKey }), "{err:?}");
 
     // A completed record is never overwritten by a second completion.
     assert_eq!(claim(s, a.id, "k-1", &FP_A, 0).await, IdempotencyClaim::Claimed);
     let first = response(201);
     s.complete_idempotency_key(a.id, "k-1", &first).await.unwrap();
     let err = s.complete_idempotency_key(a.id, "k-1", &response(500)).await.unwrap_err();
-    assert!(matches!(err, Error::NotFound { entity: "idempotency key" }), "{err:?}");
+    assert!(matches!(err, Error::NotFound { entity: Entity::IdempotencyKey }), "{err:?}");
     assert_eq!(existing(claim(s, a.id, "k-1", &FP_A, 1).await).response, Some(first));
 
     // A status that is not HTTP is refused and leaves the claim in flight.
@@ -163,7 +164,7 @@ async fn keys_are_scoped_by_org_and_case_sensitive(db: &TestDb) {
     assert_eq!(claim(s, b.id, "shared", &FP_B, 10).await, IdempotencyClaim::Claimed);
     assert!(matches!(
         s.complete_idempotency_key(b.id, "in-flight", &response(500)).await,
-        Err(Error::NotFound { entity: "idempotency key" })
+        Err(Error::NotFound { entity: Entity::IdempotencyKey })
     ));
     s.release_idempotency_key(b.id, "in-flight").await.unwrap();
     s.release_idempotency_key(b.id, "shared").await.unwrap();

@@ -1,6 +1,7 @@
 //! User tokens: insertion rules, the one live default token, lookups and revocation.
 
 use std::sync::Arc;
+use tessera_core::Entity;
 
 use tessera_core::{Error, IssuedBy, NewUserToken, UserId, UserTokenId};
 use time::macros::datetime;
@@ -57,12 +58,12 @@ async fn insert_user_token_requires_a_user_of_the_org(db: &TestDb) {
 
     let foreign = new_token(ub.id, ka.id, T0, None);
     let err = s.insert_user_token(a.id, &foreign).await.unwrap_err();
-    assert!(matches!(err, Error::NotFound { entity: "user" }), "{err:?}");
+    assert!(matches!(err, Error::NotFound { entity: Entity::User }), "{err:?}");
     assert_eq!(s.user_token(a.id, foreign.id).await.unwrap(), None);
     assert_eq!(s.user_token(b.id, foreign.id).await.unwrap(), None);
 
     let ghost = new_token(UserId(id()), ka.id, T0, None);
-    assert!(matches!(s.insert_user_token(a.id, &ghost).await, Err(Error::NotFound { entity: "user" })));
+    assert!(matches!(s.insert_user_token(a.id, &ghost).await, Err(Error::NotFound { entity: Entity::User })));
 
     let ok = s.insert_user_token(b.id, &new_token(ub.id, kb.id, T0, None)).await.unwrap();
     assert_eq!(s.user_token(a.id, ok.id).await.unwrap(), None, "org A cannot read org B's token");
@@ -106,7 +107,7 @@ async fn revoke_user_token_keeps_the_first_time_and_is_scoped(db: &TestDb) {
     let token = s.insert_user_token(a.id, &new_token(u.id, key.id, T0, Some(t(3600)))).await.unwrap();
 
     let err = s.revoke_user_token(b.id, token.id, t(5)).await.unwrap_err();
-    assert!(matches!(err, Error::NotFound { entity: "user token" }), "{err:?}");
+    assert!(matches!(err, Error::NotFound { entity: Entity::UserToken }), "{err:?}");
     assert_eq!(s.user_token(a.id, token.id).await.unwrap().unwrap().revoked_at, None, "org B changed nothing");
 
     let revoked = s.revoke_user_token(a.id, token.id, t(10)).await.unwrap();
@@ -116,7 +117,7 @@ async fn revoke_user_token_keeps_the_first_time_and_is_scoped(db: &TestDb) {
     assert_eq!(s.user_token(a.id, token.id).await.unwrap().as_ref(), Some(&again));
 
     let err = s.revoke_user_token(a.id, UserTokenId(id()), t(1)).await.unwrap_err();
-    assert!(matches!(err, Error::NotFound { entity: "user token" }), "{err:?}");
+    assert!(matches!(err, Error::NotFound { entity: Entity::UserToken }), "{err:?}");
 }
 
 async fn revoke_user_tokens_cuts_off_strictly_before_and_is_scoped(db: &TestDb) {
@@ -135,7 +136,7 @@ async fn revoke_user_tokens_cuts_off_strictly_before_and_is_scoped(db: &TestDb) 
 
     // Org B cannot revoke org A's user's tokens, and nothing changes.
     let err = s.revoke_user_tokens(b.id, u.id, t(100), t(100)).await.unwrap_err();
-    assert!(matches!(err, Error::NotFound { entity: "user" }), "{err:?}");
+    assert!(matches!(err, Error::NotFound { entity: Entity::User }), "{err:?}");
     assert!(matches!(s.revoke_user_tokens(a.id, UserId(id()), t(100), t(100)).await, Err(Error::NotFound { .. })));
     for id in &ids {
         assert_eq!(s.user_token(a.id, *id).await.unwrap().unwrap().revoked_at, None);
@@ -230,10 +231,10 @@ async fn insert_user_tokens_commits_a_batch_with_one_result_per_row(db: &TestDb)
             assert_eq!(s.user_token(*org_id, new.id).await.unwrap(), None, "row {i} is not stored");
         }
     }
-    assert!(matches!(results[2], Err(Error::NotFound { entity: "user" })), "{:?}", results[2]);
+    assert!(matches!(results[2], Err(Error::NotFound { entity: Entity::User })), "{:?}", results[2]);
     assert!(matches!(results[4], Err(Error::Conflict { code: "default_token_exists", .. })), "{:?}", results[4]);
     assert!(matches!(results[5], Err(Error::Conflict { code: "default_token_exists", .. })), "{:?}", results[5]);
-    assert!(matches!(results[6], Err(Error::NotFound { entity: "user" })), "{:?}", results[6]);
+    assert!(matches!(results[6], Err(Error::NotFound { entity: Entity::User })), "{:?}", results[6]);
     // The first default of the batch is the user's default now.
     assert_eq!(s.default_user_token(a.id, ua.id).await.unwrap().map(|t| t.id), Some(batch[3].1.id));
 

@@ -2,6 +2,7 @@
 //! delete, re-creating a deleted identity, and tenant scoping of both writes.
 
 use std::sync::Arc;
+use tessera_core::Entity;
 
 use serde_json::json;
 use tessera_core::{Error, Metadata, TokenQuery, UserId, UserPatch, UserQuery, UserUpsert};
@@ -79,12 +80,12 @@ async fn update_and_delete_of_another_orgs_user_are_not_found(db: &TestDb) {
     let rename = patch(Some(Some("hijacked")), meta(json!({"x": 1})), 10);
     for user_id in [ua.id, UserId(id())] {
         let err = s.update_user(b.id, user_id, &rename).await.unwrap_err();
-        assert!(matches!(err, Error::NotFound { entity: "user" }), "{err:?}");
+        assert!(matches!(err, Error::NotFound { entity: Entity::User }), "{err:?}");
         let err = s.delete_user(b.id, user_id).await.unwrap_err();
-        assert!(matches!(err, Error::NotFound { entity: "user" }), "{err:?}");
+        assert!(matches!(err, Error::NotFound { entity: Entity::User }), "{err:?}");
     }
-    assert!(matches!(s.update_user(a.id, UserId(id()), &rename).await, Err(Error::NotFound { entity: "user" })));
-    assert!(matches!(s.delete_user(a.id, UserId(id())).await, Err(Error::NotFound { entity: "user" })));
+    assert!(matches!(s.update_user(a.id, UserId(id()), &rename).await, Err(Error::NotFound { entity: Entity::User })));
+    assert!(matches!(s.delete_user(a.id, UserId(id())).await, Err(Error::NotFound { entity: Entity::User })));
 
     // Org A's user, its token and org B's own user are untouched.
     assert_eq!(s.user_by_id(a.id, ua.id).await.unwrap().as_ref(), Some(&ua));
@@ -112,10 +113,10 @@ async fn delete_removes_the_users_tokens_and_frees_the_identity(db: &TestDb) {
         assert_eq!(s.user_token(a.id, token.id).await.unwrap(), None, "introspection finds no row");
     }
     assert_eq!(s.default_user_token(a.id, gone.id).await.unwrap(), None);
-    assert!(matches!(s.delete_user(a.id, gone.id).await, Err(Error::NotFound { entity: "user" })));
+    assert!(matches!(s.delete_user(a.id, gone.id).await, Err(Error::NotFound { entity: Entity::User })));
     assert!(matches!(
         s.insert_user_token(a.id, &new_token(gone.id, key.id, t(6), None)).await,
-        Err(Error::NotFound { entity: "user" })
+        Err(Error::NotFound { entity: Entity::User })
     ));
 
     // The other user and its token are untouched.
@@ -163,7 +164,7 @@ async fn delete_is_atomic_under_concurrent_token_inserts(db: &TestDb) {
     for task in inserts {
         match task.await.unwrap() {
             (id, Ok(_)) => landed.push(id),
-            (_, Err(Error::NotFound { entity: "user" })) => {}
+            (_, Err(Error::NotFound { entity: Entity::User })) => {}
             // PostgreSQL only: an insert that read the user row just before the delete committed
             // fails its foreign-key check (a storage error) rather than seeing "no user".
             (_, Err(Error::Storage(_))) if db.backend == Backend::Postgres => {}
