@@ -1,14 +1,14 @@
 //! Group commit of new token rows. Issuing a token must not answer before its row is durable,
 //! and one durable commit (an fsync) per token caps a server at a few thousand tokens a second.
 //! So requests hand their rows to a writer task, which takes everything that is waiting (up to
-//! [`MAX_BATCH`] rows) and commits it with one transaction ([`Store::insert_user_tokens`]) while
+//! [`MAX_BATCH`] rows) and commits it with one transaction ([`TokenStore::insert_user_tokens`]) while
 //! the next rows queue up. Each request gets its own row's result only after the commit: a
 //! failed commit fails every request of its batch (a storage error, answered 503), never a 200
 //! for a token that is not stored.
 
 use std::sync::Arc;
 
-use tessera_core::{Error, NewUserToken, OrgId, Result, Store, UserToken};
+use tessera_core::{Error, NewUserToken, OrgId, Result, TokenStore, UserToken};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most rows committed together: 512.
@@ -35,7 +35,7 @@ impl TokenWriter {
     ///
     /// # Panics
     /// Outside a Tokio runtime.
-    pub fn spawn(store: Arc<dyn Store>) -> Self {
+    pub fn spawn(store: Arc<dyn TokenStore>) -> Self {
         let (queue, rows) = mpsc::channel(QUEUE_CAPACITY);
         tokio::spawn(write_batches(store, rows));
         Self { queue }
@@ -45,7 +45,7 @@ impl TokenWriter {
     /// waiting) when this returns `Ok`.
     ///
     /// # Errors
-    /// As [`Store::insert_user_token`]; a storage error for the whole batch when its commit fails
+    /// As [`TokenStore::insert_user_token`]; a storage error for the whole batch when its commit fails
     /// or when the writer has stopped.
     pub async fn insert(&self, org_id: OrgId, token: NewUserToken) -> Result<UserToken> {
         let (reply, result) = oneshot::channel();
@@ -60,7 +60,7 @@ fn writer_stopped() -> Error {
 
 /// The writer loop: waits for at least one row, takes every row waiting up to [`MAX_BATCH`],
 /// commits them together and answers each.
-async fn write_batches(store: Arc<dyn Store>, mut queue: mpsc::Receiver<Pending>) {
+async fn write_batches(store: Arc<dyn TokenStore>, mut queue: mpsc::Receiver<Pending>) {
     let mut pending = Vec::with_capacity(MAX_BATCH);
     let mut rows = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut pending, MAX_BATCH).await > 0 {

@@ -15,7 +15,9 @@ use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use ring::rand::SystemRandom;
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde::Serialize;
-use tessera_core::{Error, NewSigningKey, OrgId, Result, SigningKey, SigningKeyId, Store, Timestamp, UserTokenClaims};
+use tessera_core::{
+    Error, NewSigningKey, OrgId, OrgStore, Result, SigningKey, SigningKeyId, Timestamp, UserTokenClaims,
+};
 use uuid::Uuid;
 
 use super::MasterKey;
@@ -231,7 +233,7 @@ impl KeyRing {
     /// # Errors
     /// [`Error::Storage`] from the store; [`Error::Internal`] if a key cannot be decrypted with
     /// this master key (e.g. the server was started with a different `TESSERA_MASTER_KEY`).
-    pub async fn org_keys(&self, store: &dyn Store, org_id: OrgId) -> Result<Arc<OrgKeys>> {
+    pub async fn org_keys(&self, store: &dyn OrgStore, org_id: OrgId) -> Result<Arc<OrgKeys>> {
         if let Some(keys) = self.orgs.read().expect("key ring lock").get(&org_id) {
             return Ok(keys.clone());
         }

@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tessera_core::{
-    Account, Entity, Error, IssuedBy, NewUserToken, Org, OrgId, Page, Platform, Result, Store, Timestamp, TokenQuery,
-    TokenStatus, User, UserId, UserToken, UserTokenClaims, UserTokenId,
+    Account, Entity, Error, IssuedBy, NewUserToken, Org, OrgId, Page, Platform, Result, Timestamp, TokenQuery,
+    TokenStatus, TokenStore, User, UserId, UserToken, UserTokenClaims, UserTokenId,
 };
 use uuid::Uuid;
 
@@ -60,7 +60,7 @@ impl TokenRows {
     ///
     /// # Errors
     /// Storage errors.
-    pub async fn get(&self, store: &dyn Store, org_id: OrgId, id: UserTokenId) -> Result<Option<UserToken>> {
+    pub async fn get(&self, store: &dyn TokenStore, org_id: OrgId, id: UserTokenId) -> Result<Option<UserToken>> {
         let generation = self.generation.load(Ordering::SeqCst);
         if let Some((seen_in, row)) = self.entries.get(&id) {
             if seen_in == generation {
