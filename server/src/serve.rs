@@ -23,7 +23,7 @@ pub async fn run(args: ServeArgs, storage: StorageArgs) -> anyhow::Result<()> {
     tracing::info!(%listen, %public_url, database = %redact(&storage.database_url), "tessera is serving");
     // Connect info gives the dashboard's sign-in throttle the client's address.
     let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, service).with_graceful_shutdown(tessera_shutdown::signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -65,24 +65,6 @@ fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => format!("{}://***{}", &url[..scheme_end], &url[at..]),
         _ => url.to_owned(),
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
     }
 }
 
