@@ -13,11 +13,15 @@ use crate::{commands, config, web};
 pub async fn run(args: ServeArgs, storage: StorageArgs) -> anyhow::Result<()> {
     let listen = config::listen_addr(args.listen, std::env::var("LEPTOS_SITE_ADDR").ok().as_deref())?;
     let public_url = config::public_url(args.public_url.as_deref(), listen)?;
-    let state = commands::state(&storage, &public_url).await?;
+    let api = tessera_api::ApiConfig {
+        cache_ttl: std::time::Duration::from_secs(args.cache_ttl_seconds),
+        ..tessera_api::ApiConfig::new(&public_url)
+    };
+    let state = commands::state(&storage, api).await?;
     let guard = std::sync::Arc::new(tessera_api::services::sign_in::SignInGuard::new());
     tokio::spawn(purge_idempotency_keys(state.store.clone()));
     tokio::spawn(purge_sessions(state.clone(), guard.clone()));
-    let dashboard = web::router(web::leptos_options(listen), state.clone(), guard);
+    let dashboard = web::router(web::leptos_options(listen, args.site_root), state.clone(), guard);
     let app = tessera_api::http_layers(tessera_api::router(state).merge(dashboard));
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     log_serving(listen, &public_url, &storage.database_url);
