@@ -33,9 +33,7 @@ impl Cli {
         let mut command = <Self as clap::CommandFactory>::command();
         let matches = command.get_matches_mut();
         if let Err(message) = secrets_from_environment(&matches) {
-            clap::Error::raw(clap::error::ErrorKind::ArgumentConflict, format!("{message}\n"))
-                .format(&mut command)
-                .exit();
+            clap::Error::raw(clap::error::ErrorKind::ArgumentConflict, message).format(&mut command).exit();
         }
         <Self as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit())
     }
