@@ -1,9 +1,13 @@
 //! The command line: `tessera [serve]`, `migrate`, `org create`, `member add`, `api-key …`.
-//! Every flag also reads a `TESSERA_*` environment variable.
+//! Every setting is a flag that also reads a `TESSERA_*` environment variable, and every
+//! `TESSERA_*` variable the binary reads is one of these flags (see `--help`). Secrets are
+//! [`SecretString`]s: redacted in `Debug`, and their environment values hidden in `--help`.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
 use tessera_core::Role;
 
 /// Tessera: a self-hostable, multi-tenant user-token service.
@@ -21,15 +25,60 @@ pub struct Cli {
     pub serve: ServeArgs,
 }
 
-/// Where the data lives; accepted by every command.
+impl Cli {
+    /// Parses the process's arguments as [`Parser::parse`] does (printing help, version or a
+    /// usage error and exiting where it would), and also exits with a usage error when a secret
+    /// ([`SECRETS`]) was given on the command line rather than in its environment variable.
+    pub fn parse_checked() -> Self {
+        let mut command = <Self as clap::CommandFactory>::command();
+        let matches = command.get_matches_mut();
+        if let Err(message) = secrets_from_environment(&matches) {
+            clap::Error::raw(clap::error::ErrorKind::ArgumentConflict, message).format(&mut command).exit();
+        }
+        <Self as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit())
+    }
+}
+
+/// The arguments that hold secrets, with their environment variables: their values may come
+/// from the environment but not from the command line (which other local users can read in
+/// `ps` and which shells keep in their history).
+pub const SECRETS: [(&str, &str); 2] = [("master_key", "TESSERA_MASTER_KEY"), ("password", "TESSERA_MEMBER_PASSWORD")];
+
+/// `Err` with a message naming the variable to use when a [`SECRETS`] argument was given on the
+/// command line of the (sub)command `matches` parsed.
+fn secrets_from_environment(matches: &clap::ArgMatches) -> Result<(), String> {
+    // Global arguments are copied down to the innermost subcommand, with where they came from.
+    let mut innermost = matches;
+    while let Some((_, sub)) = innermost.subcommand() {
+        innermost = sub;
+    }
+    for (id, var) in SECRETS {
+        let present = innermost.ids().any(|present| present.as_str() == id);
+        if present && innermost.value_source(id) == Some(clap::parser::ValueSource::CommandLine) {
+            let flag = format!("--{}", id.replace('_', "-"));
+            return Err(format!(
+                "{flag} is not accepted on the command line (other users could read it); set {var} instead"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Where the data lives and the key that seals its secrets; accepted by every command.
 #[derive(Debug, Clone, Args)]
 pub struct StorageArgs {
     /// Database URL: `sqlite://PATH` (file created if missing) or `postgres://…`.
     #[arg(long, env = "TESSERA_DATABASE_URL", default_value = tessera_store::DEFAULT_DATABASE_URL, hide_env_values = true, global = true)]
     pub database_url: String,
-    /// Folder for local state: the generated master key (`master.key`) when `TESSERA_MASTER_KEY` is unset.
+    /// Folder for local state: the generated master key (`master.key`) when no `--master-key` is given.
     #[arg(long, env = "TESSERA_DATA_DIR", default_value = "data", global = true)]
-    pub data_dir: std::path::PathBuf,
+    pub data_dir: PathBuf,
+    /// Master key (base64 of 32 bytes) that seals the orgs' private signing keys; every instance
+    /// on one database needs the same. Default: `{data-dir}/master.key`, generated (mode 0600) on
+    /// first use. From the environment only: on the command line it would be visible to other
+    /// local users, so the flag is refused.
+    #[arg(long, env = "TESSERA_MASTER_KEY", hide_env_values = true, global = true, value_name = "BASE64")]
+    pub master_key: Option<SecretString>,
 }
 
 /// Options of `tessera serve`.
@@ -43,10 +92,24 @@ pub struct ServeArgs {
     /// Default: `http://` + the listen address (with 0.0.0.0 shown as 127.0.0.1).
     #[arg(long, env = "TESSERA_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// Log format.
+    /// Log format, on stderr; `RUST_LOG` filters the lines (default `info`).
     #[arg(long, env = "TESSERA_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
+    /// Folder with the dashboard's built assets (`pkg/`, `favicon.svg`). Default:
+    /// `LEPTOS_SITE_ROOT` when set (as `cargo leptos serve` and `end-to-end` do), else `target/site`.
+    #[arg(long, env = "TESSERA_SITE_ROOT", value_name = "DIR")]
+    pub site_root: Option<PathBuf>,
+    /// How long, in seconds, API keys (with their orgs) and token rows read from the database are
+    /// trusted without reading them again; 0 reads them every time. Revocations apply sooner
+    /// whatever this is: at once when made through this server, and when another process's
+    /// revocation notice arrives (about a millisecond) otherwise; this bounds the wait only if
+    /// notices cannot be received.
+    #[arg(long, env = "TESSERA_CACHE_TTL_SECONDS", value_name = "SECONDS", default_value_t = DEFAULT_CACHE_TTL_SECONDS, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub cache_ttl_seconds: u64,
 }
+
+/// `--cache-ttl-seconds` when not given: the API's default, 1 second.
+pub const DEFAULT_CACHE_TTL_SECONDS: u64 = tessera_api::services::api_keys::KEY_CACHE_TTL.as_secs();
 
 /// How log lines are written to stderr.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -95,7 +158,8 @@ pub enum OrgCommand {
 /// `tessera member …`
 #[derive(Debug, Subcommand)]
 pub enum MemberCommand {
-    /// Add a member. The password comes from TESSERA_MEMBER_PASSWORD or is prompted (not echoed).
+    /// Add a member. The password comes from TESSERA_MEMBER_PASSWORD, else it is prompted for (not
+    /// echoed).
     Add {
         /// The org's slug.
         #[arg(long)]
@@ -106,6 +170,11 @@ pub enum MemberCommand {
         /// owner, admin or viewer.
         #[arg(long, value_parser = parse_role)]
         role: Role,
+        /// The member's password, at least 12 characters; prompted for when unset. From the
+        /// environment only: on the command line it would be visible to other local users, so the
+        /// flag is refused.
+        #[arg(long, env = "TESSERA_MEMBER_PASSWORD", hide_env_values = true)]
+        password: Option<SecretString>,
     },
 }
 
@@ -143,4 +212,35 @@ pub enum ApiKeyCommand {
 
 fn parse_role(s: &str) -> Result<Role, String> {
     s.parse().map_err(|_| "must be one of owner, admin, viewer".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    fn check(args: &[&str]) -> Result<(), String> {
+        let matches = Cli::command().try_get_matches_from(args).unwrap();
+        secrets_from_environment(&matches)
+    }
+
+    #[test]
+    fn secrets_on_the_command_line_are_refused() {
+        let err = check(&["tessera", "serve", "--master-key", "x"]).unwrap_err();
+        assert!(err.contains("--master-key") && err.contains("TESSERA_MASTER_KEY"), "{err}");
+        assert!(check(&["tessera", "--master-key", "x", "migrate"]).unwrap_err().contains("TESSERA_MASTER_KEY"));
+        assert!(check(&["tessera", "--master-key", "x"]).is_err());
+        let add = ["tessera", "member", "add", "--org", "a", "--email", "e@x.io", "--role", "owner"];
+        let err = check(&[&add[..], &["--password", "correct horse battery"]].concat()).unwrap_err();
+        assert!(err.contains("TESSERA_MEMBER_PASSWORD"), "{err}");
+        assert_eq!(check(&add), Ok(()));
+        assert_eq!(check(&["tessera", "serve", "--listen", "127.0.0.1:3000"]), Ok(()));
+        assert_eq!(check(&["tessera"]), Ok(()));
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
 }

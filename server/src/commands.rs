@@ -10,14 +10,18 @@ use tessera_core::{Org, Role};
 use crate::cli::{ApiKeyCommand, MemberCommand, OrgCommand, StorageArgs};
 use crate::config;
 
-/// Opens the store (applying migrations) and builds the services' state.
+/// Public URL the administrative commands build their state with (they print no issuer, except
+/// `org create`, which takes `--public-url`).
+const CLI_PUBLIC_URL: &str = "http://127.0.0.1:3000";
+
+/// Opens the store (applying migrations) and builds the services' state with `api`'s settings.
 ///
 /// # Errors
 /// Database or master key problems, with context.
-pub async fn state(storage: &StorageArgs, public_url: &str) -> anyhow::Result<AppState> {
+pub async fn state(storage: &StorageArgs, api: ApiConfig) -> anyhow::Result<AppState> {
     let store = tessera_store::open(&storage.database_url).await?;
-    let master = config::master_key(&storage.data_dir, &storage.database_url)?;
-    Ok(AppState::new(store, tessera_api::crypto::KeyRing::new(master), ApiConfig::new(public_url)))
+    let master = config::master_key(storage.master_key.as_ref(), &storage.data_dir, &storage.database_url)?;
+    Ok(AppState::new(store, tessera_api::crypto::KeyRing::new(master), api))
 }
 
 async fn org(state: &AppState, slug: &str) -> anyhow::Result<Org> {
@@ -36,7 +40,7 @@ pub async fn org_command(command: OrgCommand, storage: StorageArgs) -> anyhow::R
     match command {
         OrgCommand::Create { slug, name, public_url } => {
             let public_url = config::public_url(Some(&public_url), "127.0.0.1:3000".parse()?)?;
-            let state = state(&storage, &public_url).await?;
+            let state = state(&storage, ApiConfig::new(&public_url)).await?;
             let org = services::orgs::create(&state, &slug, &name).await?;
             let issuer = state.config.issuer(&org.slug);
             println!("{}", org.slug);
@@ -51,10 +55,13 @@ pub async fn org_command(command: OrgCommand, storage: StorageArgs) -> anyhow::R
 /// `tessera member …`.
 pub async fn member_command(command: MemberCommand, storage: StorageArgs) -> anyhow::Result<()> {
     match command {
-        MemberCommand::Add { org: slug, email, role } => {
-            let state = state(&storage, "http://127.0.0.1:3000").await?;
+        MemberCommand::Add { org: slug, email, role, password } => {
+            let state = state(&storage, ApiConfig::new(CLI_PUBLIC_URL)).await?;
             let org = org(&state, &slug).await?;
-            let password = read_password()?;
+            let password = match password {
+                Some(password) => password,
+                None => prompt_password()?,
+            };
             let member = services::members::add(&state, org.id, &email, role, password).await?;
             eprintln!("added {} to `{}` as {}", member.email.as_str(), org.slug, role_name(member.role));
             println!("{}", member.id);
@@ -67,10 +74,8 @@ fn role_name(role: Role) -> &'static str {
     role.as_str()
 }
 
-fn read_password() -> anyhow::Result<SecretString> {
-    if let Ok(pw) = std::env::var("TESSERA_MEMBER_PASSWORD") {
-        return Ok(SecretString::from(pw));
-    }
+/// Asks for a new member's password twice on the terminal, without echo.
+fn prompt_password() -> anyhow::Result<SecretString> {
     let pw = rpassword::prompt_password("Password (at least 12 characters): ")
         .context("no terminal to prompt for a password; set TESSERA_MEMBER_PASSWORD")?;
     let again = rpassword::prompt_password("Password again: ").context("reading the password")?;
@@ -82,7 +87,7 @@ fn read_password() -> anyhow::Result<SecretString> {
 pub async fn api_key_command(command: ApiKeyCommand, storage: StorageArgs) -> anyhow::Result<()> {
     match command {
         ApiKeyCommand::Create { org: slug, name, expires_in_days } => {
-            let state = state(&storage, "http://127.0.0.1:3000").await?;
+            let state = state(&storage, ApiConfig::new(CLI_PUBLIC_URL)).await?;
             let org = org(&state, &slug).await?;
             let expires_at = expires_in_days.map(|d| services::now() + time::Duration::days(i64::from(d)));
             let created = services::api_keys::create(&state, org.id, &name, None, expires_at).await?;
@@ -95,7 +100,7 @@ pub async fn api_key_command(command: ApiKeyCommand, storage: StorageArgs) -> an
             Ok(())
         }
         ApiKeyCommand::List { org: slug } => {
-            let state = state(&storage, "http://127.0.0.1:3000").await?;
+            let state = state(&storage, ApiConfig::new(CLI_PUBLIC_URL)).await?;
             let org = org(&state, &slug).await?;
             let keys = services::api_keys::list(&state, org.id).await?;
             if keys.is_empty() {
@@ -133,7 +138,7 @@ pub async fn api_key_command(command: ApiKeyCommand, storage: StorageArgs) -> an
             Ok(())
         }
         ApiKeyCommand::Revoke { org: slug, prefix } => {
-            let state = state(&storage, "http://127.0.0.1:3000").await?;
+            let state = state(&storage, ApiConfig::new(CLI_PUBLIC_URL)).await?;
             let org = org(&state, &slug).await?;
             let key = services::api_keys::revoke(&state, org.id, &prefix).await?;
             eprintln!("revoked API key `{}` (tsk_{}…) of `{}`", key.name, key.prefix, org.slug);

@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context};
+use secrecy::{ExposeSecret, SecretString};
 use tessera_api::crypto::MasterKey;
 
 use crate::cli::LogFormat;
@@ -11,19 +12,19 @@ use crate::cli::LogFormat;
 /// File name of the generated master key inside the data directory.
 pub const MASTER_KEY_FILE: &str = "master.key";
 
-/// The master key from `TESSERA_MASTER_KEY` (base64 of 32 bytes) or, when unset, from
-/// `{data_dir}/master.key`, generated with mode 0600 on first use.
+/// The master key: `given` (`--master-key` / `TESSERA_MASTER_KEY`, base64 of 32 bytes) or, when
+/// absent, `{data_dir}/master.key`, generated with mode 0600 on first use.
 ///
 /// # Errors
 /// A malformed key, or a key file that cannot be read or written.
-pub fn master_key(data_dir: &Path, database_url: &str) -> anyhow::Result<MasterKey> {
-    if let Ok(text) = std::env::var("TESSERA_MASTER_KEY") {
-        return MasterKey::from_base64(&text).context("TESSERA_MASTER_KEY");
+pub fn master_key(given: Option<&SecretString>, data_dir: &Path, database_url: &str) -> anyhow::Result<MasterKey> {
+    if let Some(text) = given {
+        return MasterKey::from_base64(text.expose_secret()).context("--master-key / TESSERA_MASTER_KEY");
     }
     let path = data_dir.join(MASTER_KEY_FILE);
     if database_url.starts_with("postgres") {
         tracing::warn!(
-            "TESSERA_MASTER_KEY is unset: using {}; every instance sharing this PostgreSQL database needs the same key",
+            "no --master-key / TESSERA_MASTER_KEY: using {}; every instance sharing this PostgreSQL database needs the same key",
             path.display()
         );
     }
@@ -134,11 +135,10 @@ mod tests {
 
     #[test]
     fn master_key_file_is_generated_once_with_private_mode() {
-        std::env::remove_var("TESSERA_MASTER_KEY");
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("nested");
-        let first = master_key(&data, "sqlite://x").unwrap();
-        let second = master_key(&data, "sqlite://x").unwrap();
+        let first = master_key(None, &data, "sqlite://x").unwrap();
+        let second = master_key(None, &data, "sqlite://x").unwrap();
         assert_eq!(first.to_base64(), second.to_base64());
         #[cfg(unix)]
         {
@@ -146,5 +146,16 @@ mod tests {
             let mode = std::fs::metadata(data.join(MASTER_KEY_FILE)).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn a_given_master_key_wins_and_no_file_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = MasterKey::generate().unwrap().to_base64();
+        let given = SecretString::from(key.clone());
+        assert_eq!(master_key(Some(&given), dir.path(), "sqlite://x").unwrap().to_base64(), key);
+        assert!(!dir.path().join(MASTER_KEY_FILE).exists());
+        let err = master_key(Some(&SecretString::from("c2hvcnQ=")), dir.path(), "sqlite://x").unwrap_err();
+        assert!(format!("{err:#}").contains("TESSERA_MASTER_KEY"), "{err:#}");
     }
 }

@@ -11,7 +11,6 @@ mod config;
 mod serve;
 mod web;
 
-use clap::Parser;
 use cli::{Cli, Command};
 
 /// mimalloc instead of glibc's malloc: a request allocates and frees many small buffers on
@@ -22,7 +21,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_checked();
     let log_format = match &cli.command {
         Some(Command::Serve(args)) => args.log_format,
         _ => cli.serve.log_format,

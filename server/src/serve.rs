@@ -13,17 +13,21 @@ use crate::{commands, config, web};
 pub async fn run(args: ServeArgs, storage: StorageArgs) -> anyhow::Result<()> {
     let listen = config::listen_addr(args.listen, std::env::var("LEPTOS_SITE_ADDR").ok().as_deref())?;
     let public_url = config::public_url(args.public_url.as_deref(), listen)?;
-    let state = commands::state(&storage, &public_url).await?;
+    let api = tessera_api::ApiConfig {
+        cache_ttl: std::time::Duration::from_secs(args.cache_ttl_seconds),
+        ..tessera_api::ApiConfig::new(&public_url)
+    };
+    let state = commands::state(&storage, api).await?;
     let guard = std::sync::Arc::new(tessera_api::services::sign_in::SignInGuard::new());
     tokio::spawn(purge_idempotency_keys(state.store.clone()));
     tokio::spawn(purge_sessions(state.clone(), guard.clone()));
-    let dashboard = web::router(web::leptos_options(listen), state.clone(), guard);
+    let dashboard = web::router(web::leptos_options(listen, args.site_root), state.clone(), guard);
     let app = tessera_api::http_layers(tessera_api::router(state).merge(dashboard));
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-    tracing::info!(%listen, %public_url, database = %redact(&storage.database_url), "tessera is serving");
+    log_serving(listen, &public_url, &storage.database_url);
     // Connect info gives the dashboard's sign-in throttle the client's address.
     let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, service).with_graceful_shutdown(tessera_shutdown::signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -60,37 +64,50 @@ async fn purge_sessions(
     }
 }
 
-/// The database URL without its password, for logs.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => format!("{}://***{}", &url[..scheme_end], &url[at..]),
-        _ => url.to_owned(),
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
+/// Logs that the server is up, where, and on which database, its URL shown by
+/// [`tessera_store::redact_url`] (no user info, no query string: either may hold a password).
+fn log_serving(listen: std::net::SocketAddr, public_url: &str, database_url: &str) {
+    tracing::info!(%listen, %public_url, database = %tessera_store::redact_url(database_url), "tessera is serving");
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
+    /// Log output collected in memory.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The line `log_serving` writes for `database_url`.
+    fn serving_line(database_url: &str) -> String {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
+        tracing::subscriber::with_default(subscriber, || {
+            super::log_serving("127.0.0.1:3000".parse().unwrap(), "http://127.0.0.1:3000", database_url);
+        });
+        let bytes = captured.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
     #[test]
-    fn database_passwords_are_redacted() {
-        assert_eq!(super::redact("postgres://u:secret@db:5432/t"), "postgres://***@db:5432/t");
-        assert_eq!(super::redact("sqlite://data/tessera.db"), "sqlite://data/tessera.db");
+    fn the_startup_line_hides_database_passwords() {
+        let line = serving_line("postgres://app@db/t?password=s3cret");
+        assert!(line.contains("tessera is serving") && line.contains("database=postgres://***@db/t?…"), "{line}");
+        assert!(!line.contains("s3cret") && !line.contains("password"), "{line}");
+        let line = serving_line("postgres://app:s3cret@db:5432/t");
+        assert!(line.contains("database=postgres://***@db:5432/t") && !line.contains("s3cret"), "{line}");
+        assert!(serving_line("sqlite://data/tessera.db").contains("database=sqlite://data/tessera.db"));
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! `main.rs` only wires this router next to the REST API; all dashboard serving logic lives here.
 
-use std::{env, net::SocketAddr, sync::Arc};
+use std::{env, net::SocketAddr, path::PathBuf, sync::Arc};
 
 use axum::Router;
 use leptos::config::{Env, LeptosOptions};
@@ -20,16 +20,17 @@ const DEFAULT_SITE_ROOT: &str = "target/site";
 
 /// Leptos options for serving the dashboard.
 ///
-/// The site root (the folder holding `pkg/` and the public assets) is, in order:
-/// `LEPTOS_SITE_ROOT` (set by `cargo leptos serve`/`end-to-end`), `TESSERA_SITE_ROOT`
-/// (for deployments), else `target/site`. `LEPTOS_ENV` (`DEV`/`PROD`, default `PROD`) only
+/// The site root (the folder holding `pkg/` and the public assets) is, in order: `site_root`
+/// (`--site-root` / `TESSERA_SITE_ROOT`, for deployments), `LEPTOS_SITE_ROOT` (set by
+/// `cargo leptos serve`/`end-to-end`), else `target/site`. `LEPTOS_ENV` (`DEV`/`PROD`, default `PROD`) only
 /// decides whether pages carry cargo-leptos' live-reload script; `LEPTOS_RELOAD_PORT` is honoured
 /// when set, as cargo-leptos does. The site address is the address the server listens on (see
 /// `config::listen_addr`, which honours `LEPTOS_SITE_ADDR`).
-pub fn leptos_options(listen: SocketAddr) -> LeptosOptions {
-    let site_root = env::var("LEPTOS_SITE_ROOT")
-        .or_else(|_| env::var("TESSERA_SITE_ROOT"))
-        .unwrap_or_else(|_| DEFAULT_SITE_ROOT.to_owned());
+pub fn leptos_options(listen: SocketAddr, site_root: Option<PathBuf>) -> LeptosOptions {
+    let site_root = match site_root {
+        Some(dir) => dir.to_string_lossy().into_owned(),
+        None => env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| DEFAULT_SITE_ROOT.to_owned()),
+    };
     let env = env::var("LEPTOS_ENV").ok().and_then(|value| Env::try_from(value).ok()).unwrap_or(Env::PROD);
     let site_addr = listen;
     let reload_port = env::var("LEPTOS_RELOAD_PORT").ok().and_then(|value| value.parse::<u32>().ok()).unwrap_or(3001);

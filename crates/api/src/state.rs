@@ -21,9 +21,10 @@ pub struct ApiConfig {
     /// Issuer URLs are `{public_url}/o/{org_slug}`.
     pub public_url: String,
     /// How long API keys and token rows read from the database are trusted without reading them
-    /// again: [`KEY_CACHE_TTL`] (1 s) unless set. Revocations through this process, and on
-    /// PostgreSQL those of other processes as soon as their notice arrives, take effect at once
-    /// whatever this is; on SQLite, another process's revocation is seen within this time.
+    /// again: [`KEY_CACHE_TTL`] (1 s) unless set (`tessera serve --cache-ttl-seconds`).
+    /// Revocations through this process, and those of other processes as soon as their notice
+    /// arrives ([`Store::watch_revocations`]), take effect at once whatever this is; this bounds
+    /// the wait only when notices cannot be received.
     pub cache_ttl: Duration,
 }
 

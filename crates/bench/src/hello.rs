@@ -17,6 +17,6 @@ pub fn router() -> Router {
 /// The address cannot be bound.
 pub async fn serve(addr: SocketAddr) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
-    axum::serve(listener, router()).with_graceful_shutdown(crate::run::shutdown_signal()).await?;
+    axum::serve(listener, router()).with_graceful_shutdown(tessera_shutdown::signal()).await?;
     Ok(())
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use bytes::Bytes;
 use http::Method;
-use sqlx::{Connection as _, Executor as _};
+use tessera_testdb::TestDatabase;
 
 use crate::cli::{Backend, RunArgs};
 use crate::load::{self, Check, LoadConfig, RequestSpec, Target};
@@ -110,26 +110,7 @@ impl std::error::Error for Interrupted {}
 async fn interruptible<T>(work: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
     tokio::select! {
         result = work => result,
-        () = shutdown_signal() => Err(Interrupted.into()),
-    }
-}
-
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        () = tessera_shutdown::signal() => Err(Interrupted.into()),
     }
 }
 
@@ -147,26 +128,34 @@ async fn measure_hello(config: LoadConfig) -> anyhow::Result<Figures> {
 /// One backend: database, setup, server, seeding, calls; the database is removed afterwards
 /// whatever happened.
 async fn run_backend(args: &RunArgs, backend: Backend, config: LoadConfig) -> anyhow::Result<BackendReport> {
+    // The data directory (master key) and the server's log; the database is elsewhere.
     let dir = tempfile::Builder::new().prefix("tessera-bench-").tempdir().context("creating a temporary directory")?;
-    match backend {
-        Backend::Sqlite => {
-            let url = format!("sqlite://{}", dir.path().join("tessera.db").display());
-            interruptible(drive(args, backend, config, url, dir.path())).await
-        }
+    let database = match backend {
+        Backend::Sqlite => TestDatabase::sqlite(),
         Backend::Postgres => {
-            let database = PgDatabase::create(&args.postgres_url).await?;
-            println!("  database {} (dropped at the end)", database.name);
-            let outcome = interruptible(drive(args, backend, config, database.url.clone(), dir.path())).await;
-            // Give the killed server a moment to let go of its connections; FORCE does the rest.
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            let dropped = database.drop_database().await;
-            match (outcome, dropped) {
-                (Ok(report), Ok(())) => Ok(report),
-                (Ok(_), Err(e)) => Err(e),
-                (Err(e), Ok(())) => Err(e),
-                (Err(e), Err(drop_error)) => Err(e.context(format!("and then: {drop_error:#}"))),
-            }
+            let admin_url = args.postgres_url.clone();
+            let database = tokio::task::spawn_blocking(move || TestDatabase::postgres_on(&admin_url, "tessera_bench"))
+                .await?
+                .context("cannot create a database on PostgreSQL (--postgres-url / TESSERA_BENCH_POSTGRES_URL)")?;
+            println!("  database {} (dropped at the end)", database.postgres_name().unwrap_or_default());
+            database
         }
+    };
+    let outcome = interruptible(drive(args, backend, config, &database, dir.path())).await;
+    if backend == Backend::Postgres {
+        // Give the killed server a moment to let go of its connections; FORCE does the rest.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let name = database.postgres_name().map(str::to_owned);
+    let removed = tokio::task::spawn_blocking(move || database.remove()).await?.context("removing the database");
+    if let (Some(name), Ok(())) = (name, &removed) {
+        println!("  dropped database {name}");
+    }
+    match (outcome, removed) {
+        (Ok(report), Ok(())) => Ok(report),
+        (Ok(_), Err(e)) => Err(e),
+        (Err(e), Ok(())) => Err(e),
+        (Err(e), Err(remove_error)) => Err(e.context(format!("and then: {remove_error:#}"))),
     }
 }
 
@@ -174,10 +163,11 @@ async fn drive(
     args: &RunArgs,
     backend: Backend,
     config: LoadConfig,
-    database_url: String,
+    database: &TestDatabase,
     dir: &Path,
 ) -> anyhow::Result<BackendReport> {
-    let tessera = Tessera { binary: args.tessera.clone(), database_url, data_dir: dir.join("data") };
+    let tessera =
+        Tessera { binary: args.tessera.clone(), database_url: database.url.clone(), data_dir: dir.join("data") };
     tessera.cli(&["migrate"]).await?;
     tessera.cli(&["org", "create", "--slug", ORG, "--name", "Tessera benchmark"]).await?;
     let key = tessera.cli(&["api-key", "create", "--org", ORG, "--name", "tessera-bench"]).await?;
@@ -202,8 +192,8 @@ async fn drive(
         procfs::memory(server.pid())
             .map_or_else(|e| format!("unknown ({e:#})"), |m| format!("{:.1} MiB", m.current_mib))
     );
-    if backend == Backend::Sqlite {
-        println!("  SQLite files after seeding: {}", sqlite_file_sizes(dir));
+    if let Some(sqlite_dir) = database.sqlite_dir() {
+        println!("  SQLite files after seeding: {}", sqlite_file_sizes(sqlite_dir));
     }
 
     let issue_bodies: Arc<Vec<Bytes>> =
@@ -217,31 +207,31 @@ async fn drive(
     let returning = seeded.returning_users;
 
     // The database's own processes, whose CPU time is counted beside the server's.
-    let database = (backend == Backend::Postgres).then_some("postgres");
+    let database_processes = (backend == Backend::Postgres).then_some("postgres");
     let mut rows = Vec::new();
     let bodies = issue_bodies.clone();
     rows.push(
-        measure_call(&mut server, &target, config, Call::IssueToken, database, Check::Success, move |n| {
+        measure_call(&mut server, &target, config, Call::IssueToken, database_processes, Check::Success, move |n| {
             post(&bodies, n, "/v1/user-tokens")
         })
         .await?,
     );
     rows.push(
-        measure_call(&mut server, &target, config, Call::GetToken, database, Check::Success, move |n| {
+        measure_call(&mut server, &target, config, Call::GetToken, database_processes, Check::Success, move |n| {
             RequestSpec::get(format!("/token?account={}&platform={}", seed::account(n % returning), seed::PLATFORM))
         })
         .await?,
     );
     let bodies = introspect_bodies.clone();
     rows.push(
-        measure_call(&mut server, &target, config, Call::Introspect, database, Check::Active, move |n| {
+        measure_call(&mut server, &target, config, Call::Introspect, database_processes, Check::Active, move |n| {
             post(&bodies, n, "/v1/tokens/introspect")
         })
         .await?,
     );
     server.stop().await;
-    if backend == Backend::Sqlite {
-        println!("  SQLite files at the end: {}", sqlite_file_sizes(dir));
+    if let Some(sqlite_dir) = database.sqlite_dir() {
+        println!("  SQLite files at the end: {}", sqlite_file_sizes(sqlite_dir));
     }
     Ok(BackendReport { backend, users: args.users, token_rows: seeded.token_rows, seed_seconds: seeded.seconds, rows })
 }
@@ -308,61 +298,6 @@ async fn cpu_over_window(pid: u32, database: Option<&str>, config: LoadConfig) -
     let (server1, database1) = sample()?;
     let database = database1.zip(database0).map(|(after, before)| after.saturating_sub(before));
     Some((server1.saturating_sub(server0), database))
-}
-
-/// A PostgreSQL database created for this run.
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl PgDatabase {
-    async fn create(admin_url: &str) -> anyhow::Result<Self> {
-        let name = format!("tessera_bench_{}", std::process::id());
-        let mut conn = sqlx::PgConnection::connect(admin_url)
-            .await
-            .context("cannot connect to PostgreSQL (--postgres-url / TESSERA_BENCH_POSTGRES_URL)")?;
-        // A leftover of an earlier run that had the same pid.
-        conn.execute(format!("drop database if exists {name} with (force)").as_str())
-            .await
-            .with_context(|| format!("dropping a leftover database {name}"))?;
-        conn.execute(format!("create database {name}").as_str())
-            .await
-            .with_context(|| format!("creating database {name}"))?;
-        let _ = conn.close().await;
-        let url = with_database(admin_url, &name)?;
-        Ok(Self { admin_url: admin_url.to_owned(), name, url })
-    }
-
-    async fn drop_database(self) -> anyhow::Result<()> {
-        let mut conn = sqlx::PgConnection::connect(&self.admin_url).await.context("cannot connect to PostgreSQL")?;
-        conn.execute(format!("drop database if exists {} with (force)", self.name).as_str())
-            .await
-            .with_context(|| format!("dropping database {}", self.name))?;
-        let _ = conn.close().await;
-        println!("  dropped database {}", self.name);
-        Ok(())
-    }
-}
-
-/// `url` with its database (the path) replaced by `name`, keeping credentials and query.
-///
-/// # Errors
-/// The URL has no `scheme://`.
-pub fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let authority_start = base.find("://").context("the PostgreSQL URL has no scheme://")? + 3;
-    let authority_end = base[authority_start..].find('/').map_or(base.len(), |i| authority_start + i);
-    let mut out = format!("{}/{name}", &base[..authority_end]);
-    if let Some(query) = query {
-        out.push('?');
-        out.push_str(query);
-    }
-    Ok(out)
 }
 
 /// Sizes of `tessera.db`, `tessera.db-wal` and `tessera.db-shm` in `dir`, in MiB, e.g.
@@ -436,20 +371,6 @@ fn write_report(out: &Path, stamp: &str, text: &str) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn database_name_replaces_the_path_only() {
-        assert_eq!(
-            with_database("postgres://postgres@127.0.0.1:5432/test", "tessera_bench_1").unwrap(),
-            "postgres://postgres@127.0.0.1:5432/tessera_bench_1"
-        );
-        assert_eq!(
-            with_database("postgres://u:p%2F@db/x?sslmode=disable", "b").unwrap(),
-            "postgres://u:p%2F@db/b?sslmode=disable"
-        );
-        assert_eq!(with_database("postgresql://db:5433", "b").unwrap(), "postgresql://db:5433/b");
-        assert!(with_database("db/x", "b").is_err());
-    }
 
     #[test]
     fn sqlite_files_are_listed_in_mib() {

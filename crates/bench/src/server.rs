@@ -75,9 +75,11 @@ impl Tessera {
             .arg(&self.database_url)
             .arg("--data-dir")
             .arg(&self.data_dir)
-            // Flags win over these anyway; removed so that nothing surprising leaks in.
+            // Flags win over the first two anyway; removed so that nothing surprising leaks in
+            // (a longer cache TTL would flatter the figures).
             .env_remove("TESSERA_PUBLIC_URL")
             .env_remove("TESSERA_LISTEN")
+            .env_remove("TESSERA_CACHE_TTL_SECONDS")
             .stdin(Stdio::null())
             .kill_on_drop(true);
         command

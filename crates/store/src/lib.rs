@@ -27,6 +27,7 @@ mod open;
 mod postgres;
 mod sqlite;
 
+pub use open::redact as redact_url;
 pub use open::{migrate, open, OpenError, DEFAULT_DATABASE_URL};
 pub use postgres::{PgStore, REVOCATION_CHANNEL};
 pub use sqlite::SqliteStore;

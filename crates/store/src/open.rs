@@ -153,7 +153,7 @@ where
 
 /// `url` safe to show: user info (`user:password@`) becomes `***@` and any query string (which
 /// may carry `password=`) becomes `?…`.
-pub(crate) fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     let (base, has_query) = match url.split_once(['?', '#']) {
         Some((base, _)) => (base, true),
         None => (url, false),

@@ -1,10 +1,15 @@
-//! Test-only databases for Tessera's suites: a fresh SQLite file in a temporary folder, or a fresh
-//! PostgreSQL database named `tessera_test_<uuid>` created through [`POSTGRES_URL_VAR`]. Either is
-//! removed when its [`TestDatabase`] drops. Nothing is migrated here; opening the URL with
+//! Throwaway databases for Tessera's test suites and its benchmark: a fresh SQLite file in a
+//! temporary folder, or a fresh PostgreSQL database named `<prefix>_<uuid>` created through an
+//! admin URL ([`POSTGRES_URL_VAR`] for the suites, `--postgres-url` for `tessera-bench`). Either
+//! is removed when its [`TestDatabase`] drops (or, reporting failures, by
+//! [`TestDatabase::remove`]). Nothing is migrated here; opening the URL with
 //! `tessera_store::open` (or starting the server on it) applies the migrations.
 //!
 //! Creating and dropping a PostgreSQL database runs on a thread with its own runtime, so the same
-//! calls work from plain `#[test]`s, from async tests and while unwinding from a failed assertion.
+//! calls work from plain `#[test]`s, from async tests and while unwinding from a failed assertion
+//! (from async code, call them in `spawn_blocking` to keep the runtime's worker free).
+
+use std::path::Path;
 
 use sqlx::{Connection, Executor, PgConnection};
 use tempfile::TempDir;
@@ -33,8 +38,13 @@ pub struct TestDatabase {
 }
 
 enum Cleanup {
-    Dir(#[allow(dead_code)] TempDir),
-    Postgres { admin_url: String, name: String },
+    Dir(TempDir),
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+    /// [`TestDatabase::remove`] has dropped it already.
+    Done,
 }
 
 impl TestDatabase {
@@ -67,11 +77,60 @@ impl TestDatabase {
     /// `create database`.
     pub fn postgres() -> Option<Self> {
         let admin_url = std::env::var(POSTGRES_URL_VAR).ok()?;
-        let name = format!("tessera_test_{}", uuid::Uuid::new_v4().simple());
-        admin_sql(&admin_url, &format!(r#"create database "{name}""#))
+        let db = Self::postgres_on(&admin_url, "tessera_test")
             .unwrap_or_else(|e| panic!("create a test database through {POSTGRES_URL_VAR}: {e}"));
-        let url = with_database(&admin_url, &name);
-        Some(Self { url, backend: Backend::Postgres, cleanup: Cleanup::Postgres { admin_url, name } })
+        Some(db)
+    }
+
+    /// A fresh PostgreSQL database named `{prefix}_{uuid}` (`prefix`: lowercase letters, digits
+    /// and `_`) on the server at `admin_url`, whose user may create databases. The returned
+    /// [`url`](Self::url) is `admin_url` with its database name replaced.
+    ///
+    /// # Errors
+    /// The server refuses the connection or the `create database`.
+    pub fn postgres_on(admin_url: &str, prefix: &str) -> Result<Self, sqlx::Error> {
+        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+        admin_sql(admin_url, &format!(r#"create database "{name}""#))?;
+        let url = with_database(admin_url, &name);
+        Ok(Self {
+            url,
+            backend: Backend::Postgres,
+            cleanup: Cleanup::Postgres { admin_url: admin_url.to_owned(), name },
+        })
+    }
+
+    /// The PostgreSQL database's name (`None` on SQLite).
+    pub fn postgres_name(&self) -> Option<&str> {
+        match &self.cleanup {
+            Cleanup::Postgres { name, .. } => Some(name),
+            Cleanup::Dir(_) | Cleanup::Done => None,
+        }
+    }
+
+    /// The temporary folder holding the SQLite file `tessera.db` and its `-wal`/`-shm` companions
+    /// (`None` on PostgreSQL).
+    pub fn sqlite_dir(&self) -> Option<&Path> {
+        match &self.cleanup {
+            Cleanup::Dir(dir) => Some(dir.path()),
+            Cleanup::Postgres { .. } | Cleanup::Done => None,
+        }
+    }
+
+    /// Removes the database now (`drop database … with (force)`, which also ends connections
+    /// still open to it; or deletes the SQLite folder) and says whether that worked, where
+    /// dropping the value only tries.
+    ///
+    /// # Errors
+    /// The PostgreSQL server refuses the connection or the `drop database`; the SQLite folder
+    /// cannot be deleted.
+    pub fn remove(mut self) -> Result<(), sqlx::Error> {
+        match std::mem::replace(&mut self.cleanup, Cleanup::Done) {
+            Cleanup::Dir(dir) => dir.close().map_err(sqlx::Error::Io),
+            Cleanup::Postgres { admin_url, name } => {
+                admin_sql(&admin_url, &format!(r#"drop database if exists "{name}" with (force)"#))
+            }
+            Cleanup::Done => Ok(()),
+        }
     }
 }
 
@@ -99,8 +158,9 @@ fn admin_sql(admin_url: &str, sql: &str) -> Result<(), sqlx::Error> {
     .expect("the admin connection's thread panicked")
 }
 
-/// `url` with its database name replaced by `name` (user, host, port and query string kept).
-fn with_database(url: &str, name: &str) -> String {
+/// `url` with its database name replaced by `name` (scheme, user info, host, port and query string
+/// kept), e.g. `postgres://u@h:5432/test?sslmode=disable` → `postgres://u@h:5432/{name}?sslmode=disable`.
+pub fn with_database(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, format!("?{q}")),
         None => (url, String::new()),
@@ -119,6 +179,11 @@ mod tests {
         assert_eq!(with_database("postgres://u@h:5432/test", "x"), "postgres://u@h:5432/x");
         assert_eq!(with_database("postgres://u@h/test?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
         assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
+        assert_eq!(
+            with_database("postgres://u:p%2F@db/t?sslmode=disable", "x"),
+            "postgres://u:p%2F@db/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgresql://db:5433", "x"), "postgresql://db:5433/x");
     }
 
     #[test]
@@ -128,6 +193,11 @@ mod tests {
         std::fs::write(&path, b"x").unwrap();
         drop(db);
         assert!(!path.exists(), "{} is left behind", path.display());
+        let db = TestDatabase::sqlite();
+        let dir = db.sqlite_dir().unwrap().to_owned();
+        assert!(dir.is_dir());
+        db.remove().unwrap();
+        assert!(!dir.exists(), "{} is left behind", dir.display());
     }
 
     #[test]
@@ -140,5 +210,11 @@ mod tests {
         let url = db.url.clone();
         drop(db);
         assert!(admin_sql(&url, "select 1").is_err(), "{url} still exists");
+        let admin_url = std::env::var(POSTGRES_URL_VAR).unwrap();
+        let db = TestDatabase::postgres_on(&admin_url, "tessera_testdb").unwrap();
+        assert!(db.postgres_name().unwrap().starts_with("tessera_testdb_"));
+        let url = db.url.clone();
+        db.remove().unwrap();
+        assert!(admin_sql(&url, "select 1").is_err(), "{url} still exists after remove()");
     }
 }

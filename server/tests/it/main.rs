@@ -2,6 +2,7 @@
 //! stdout and stderr, exit codes, and that the API key exists only on the creator's stdout.
 
 mod durability;
+mod settings;
 
 use std::path::Path;
 use std::process::{Command, Output};
