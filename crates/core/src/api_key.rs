@@ -1,6 +1,6 @@
 //! API keys: the secret format, its checksum, its hash at rest, and the stored record.
 //!
-//! Format (DESIGN.md "API keys"): `tsk_` + 32 random base62 characters + 6 base62 characters of
+//! Format (docs/architecture.md "API keys"): `tsk_` + 32 random base62 characters + 6 base62 characters of
 //! the CRC32 of those 32, 42 characters in all. The checksum lets a typo or a truncated key be
 //! refused before any database lookup; the fixed prefix lets secret scanners find leaked keys.
 //! Only the SHA-256 of the whole key is stored, with the first 8 characters after `tsk_` kept in

@@ -1,5 +1,6 @@
-//! Tessera's domain: the words of `DESIGN.md` as types, the rules that make them valid, the
-//! API key and user-token formats, and the [`Store`] trait that both storage backends implement.
+//! Tessera's domain: the product's words as types, the rules that make them valid
+//! (`docs/architecture.md`, "Rules the code cites"), the API key and user-token formats, and the
+//! [`Store`] traits that both storage backends implement.
 //!
 //! This crate has no I/O, no clock and no randomness source of its own (callers pass `now` and an
 //! RNG), so it builds for `wasm32-unknown-unknown` and its rules are easy to test.

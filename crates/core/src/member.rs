@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Error, MemberId, OrgId, Result, Timestamp};
 
 /// A member's role. `viewer` reads everything but secrets; `admin` also manages API keys, tokens
-/// and users; `owner` also manages members, signing keys and org settings (DESIGN.md "Roles").
+/// and users; `owner` also manages members, signing keys and org settings (docs/architecture.md "Roles").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {

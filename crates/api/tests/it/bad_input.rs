@@ -1,7 +1,7 @@
 //! A battery of bad requests against every REST endpoint. Each case says what it sends and what it
 //! must get back (status, stable `code`, the offending `errors[].field`s); every answer must also
 //! be `application/problem+json` with the request id, and must leave both orgs exactly as they
-//! were (DESIGN.md, "Security rules": a clear 4xx, never a 500, never a partial write).
+//! were (docs/architecture.md, "Security rules": a clear 4xx, never a 500, never a partial write).
 //!
 //! The table also holds the answers this battery first found wrong (then fixed): a JSON array in
 //! place of the body object, `GET /token?account=%FF` (invalid UTF-8), a 70 KiB body to

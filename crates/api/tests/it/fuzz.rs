@@ -166,7 +166,7 @@ async fn list_all(app: &TestApp, uri: &str, key: &str) -> Vec<Value> {
     }
 }
 
-/// A user object that breaks the rules (DESIGN.md) could only come from accepted bad input.
+/// A user object that breaks the rules (docs/architecture.md) could only come from accepted bad input.
 fn user_rule_break(u: &Value) -> Option<String> {
     let text_ok = |v: &Value| {
         v.as_str().is_some_and(|s| !s.trim().is_empty() && s.len() <= 255 && !s.chars().any(char::is_control))

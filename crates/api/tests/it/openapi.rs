@@ -1,11 +1,12 @@
-//! The OpenAPI document and the router agree: every call of DESIGN.md's REST surface is documented,
-//! every documented operation is routed, and Swagger UI is served without a CDN.
+//! The OpenAPI document and the router agree: every call of the REST surface
+//! (`docs/architecture.md`) is documented, every documented operation is routed, and Swagger UI
+//! is served without a CDN.
 
 use axum::http::{Method, StatusCode};
 
 use crate::helpers::TestApp;
 
-/// DESIGN.md "REST surface (v1)", plus the public endpoints.
+/// docs/architecture.md "REST surface (v1)", plus the public endpoints.
 const EXPECTED: &[(&str, &str)] = &[
     ("get", "/token"),
     ("post", "/v1/users"),
