@@ -66,10 +66,6 @@ const REVOKE_USER_TOKEN: &str = concat!(
 const REVOKE_USER_TOKENS: &str = "update user_token set revoked_at = $4 \
      where org_id = $1 and user_id = $2 and revoked_at is null and issued_at < $3";
 
-/// `$1` org_id, `$2` user_id. Every token row of the user, revoked or not (before the user's own
-/// row is deleted).
-const DELETE_USER_TOKENS: &str = "delete from user_token where org_id = $1 and user_id = $2";
-
 /// `$1` org_id, `$2` platform, `$3` account: the user and, by a left join, its live default
 /// token, whose columns come prefixed with `t_` (all NULL when it has none). The unique index on
 /// live default tokens makes it one row at most.
@@ -120,19 +116,6 @@ pub(crate) fn inserted_token(org_id: OrgId, new: &NewUserToken) -> Result<UserTo
         is_default: new.is_default,
         issued_by: new.issued_by,
     })
-}
-
-/// Deletes every token row of the user (inside `delete_user`'s transaction); returns how many.
-///
-/// # Errors
-/// [`Error::Storage`] if the statement fails.
-pub(super) async fn delete_user_tokens(
-    conn: &mut <Db as sqlx::Database>::Connection,
-    org_id: OrgId,
-    user_id: UserId,
-) -> Result<u64> {
-    let done = sqlx::query(DELETE_USER_TOKENS).bind(org_id.0).bind(user_id.0).execute(conn).await.map_err(storage)?;
-    Ok(done.rows_affected())
 }
 
 #[async_trait]

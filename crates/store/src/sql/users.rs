@@ -16,7 +16,7 @@ use tessera_core::{
 };
 use uuid::Uuid;
 
-use super::{user_tokens, Backend, Db, ROW_LOCKS};
+use super::{Backend, Db, ROW_LOCKS};
 use crate::convert::{micros, storage, timestamp};
 
 macro_rules! user_columns {
@@ -74,6 +74,10 @@ const UPDATE_USER: &str = concat!(
     "where org_id = $1 and id = $2 returning ",
     user_columns!()
 );
+
+/// `$1` org_id, `$2` user_id. Every token row of the user, revoked or not, deleted before the
+/// user's own row.
+const DELETE_USER_TOKENS: &str = "delete from user_token where org_id = $1 and user_id = $2";
 
 /// `$1` org_id, `$2` id. Runs after the user's tokens are deleted: `user_token` references
 /// `end_user` without a cascade, so a remaining token makes this fail instead of orphaning it.
@@ -212,7 +216,13 @@ impl UserStore for Backend {
                 return Err(Error::not_found(Entity::User));
             }
             // Tokens first: `user_token` references `end_user` without a cascade.
-            let tokens = user_tokens::delete_user_tokens(&mut tx, org_id, user_id).await?;
+            let tokens = sqlx::query(DELETE_USER_TOKENS)
+                .bind(org_id.0)
+                .bind(user_id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(storage)?
+                .rows_affected();
             sqlx::query(DELETE_USER).bind(org_id.0).bind(user_id.0).execute(&mut *tx).await.map_err(storage)?;
             tx.commit().await.map_err(storage)?;
             Ok(tokens)
