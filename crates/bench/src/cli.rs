@@ -51,7 +51,7 @@ pub struct HelloArgs {
 pub enum BackendChoice {
     /// An SQLite file in a temporary directory.
     Sqlite,
-    /// A database `tessera_bench_<pid>` created on `--postgres-url` and dropped at the end.
+    /// A database `tessera_bench_<uuid>` created on `--postgres-url` and dropped at the end.
     Postgres,
     /// SQLite, then PostgreSQL.
     Both,
@@ -96,7 +96,7 @@ pub struct RunArgs {
     /// Which backends to measure.
     #[arg(long, value_enum, default_value = "both")]
     pub backend: BackendChoice,
-    /// PostgreSQL server URL; the benchmark creates a database `tessera_bench_<pid>` there and
+    /// PostgreSQL server URL; the benchmark creates a database `tessera_bench_<uuid>` there and
     /// drops it at the end (the URL's own database is only used to connect).
     #[arg(long, value_name = "URL", env = "TESSERA_BENCH_POSTGRES_URL", default_value = DEFAULT_POSTGRES_URL, hide_env_values = true)]
     pub postgres_url: String,
