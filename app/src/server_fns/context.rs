@@ -148,6 +148,25 @@ pub fn finish<T>(result: Result<T, AppError>, success_to: Option<&str>, form_pag
     result
 }
 
+/// How a page rendered on the server redirects (`<Redirect/>`, e.g. `/` → `/sign-in`): `303 See
+/// Other` with `Location: path`, for every client. (leptos_axum's own redirect answers `200` with
+/// a `Location` header unless the request accepts `text/html`, which leaves `curl -L` on a blank
+/// page.) Server functions keep leptos_axum's redirect (see [`finish`]), whose `200` tells the
+/// JavaScript client to navigate.
+pub fn see_other(path: &str) {
+    let Some(res) = use_context::<ResponseOptions>() else {
+        tracing::error!("dashboard: no response options to redirect to {path}");
+        return;
+    };
+    match HeaderValue::from_str(path) {
+        Ok(location) => {
+            res.set_status(StatusCode::SEE_OTHER);
+            res.insert_header(header::LOCATION, location);
+        }
+        Err(_) => tracing::error!("dashboard: cannot redirect to {path:?}: not a header value"),
+    }
+}
+
 /// Sets the response's HTTP status to the one of `e` (e.g. 404 for a page whose object does not
 /// exist; a server function's own response gets it as well).
 pub fn set_status(e: &AppError) {
