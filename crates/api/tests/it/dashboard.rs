@@ -37,6 +37,17 @@ async fn set_up(app: &TestApp) -> tessera_core::Org {
     setup::first_run(&app.state, "Acme Inc.", "acme", "Owner@Example.com", pw(PASSWORD)).await.unwrap().0
 }
 
+/// Adds the viewer `v@example.com` to `org` and signs them in.
+async fn add_and_sign_in_viewer(
+    app: &TestApp,
+    org: &tessera_core::Org,
+    guard: &SignInGuard,
+) -> (tessera_core::Member, sign_in::SignedIn) {
+    let viewer = services::members::add(&app.state, org.id, "v@example.com", Role::Viewer, pw(PASSWORD)).await.unwrap();
+    let signed_in = sign_in::sign_in(&app.state, guard, "", "v@example.com", pw(PASSWORD), None).await.unwrap();
+    (viewer, signed_in)
+}
+
 #[tokio::test]
 async fn first_run_creates_the_org_and_owner_once() {
     let app = TestApp::new().await;
@@ -182,9 +193,9 @@ async fn sessions_authenticate_until_signed_out() {
 async fn roles_are_checked_in_order() {
     let app = TestApp::new().await;
     let org = set_up(&app).await;
-    let viewer = services::members::add(&app.state, org.id, "v@example.com", Role::Viewer, pw(PASSWORD)).await.unwrap();
     let guard = SignInGuard::new();
-    let v = sign_in::sign_in(&app.state, &guard, "", "v@example.com", pw(PASSWORD), None).await.unwrap().member;
+    let (viewer, signed_in) = add_and_sign_in_viewer(&app, &org, &guard).await;
+    let v = signed_in.member;
     assert_eq!(v.member_id, viewer.id);
     assert!(v.require(Role::Viewer).is_ok());
     let err = v.require(Role::Admin).unwrap_err();
@@ -282,9 +293,7 @@ async fn whoami(router: &Router, cookie: Option<&str>) -> (StatusCode, serde_jso
 async fn org_member_is_the_signed_in_member_of_a_live_session() {
     let app = TestApp::new().await;
     let org = set_up(&app).await;
-    let viewer = services::members::add(&app.state, org.id, "v@example.com", Role::Viewer, pw(PASSWORD)).await.unwrap();
-    let guard = SignInGuard::new();
-    let signed_in = sign_in::sign_in(&app.state, &guard, "", "v@example.com", pw(PASSWORD), None).await.unwrap();
+    let (viewer, signed_in) = add_and_sign_in_viewer(&app, &org, &SignInGuard::new()).await;
     let cookie = format!("other=1; {}={}", sessions::SESSION_COOKIE, signed_in.token.expose());
     let router = whoami_router(&app);
 
