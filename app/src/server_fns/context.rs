@@ -1,6 +1,6 @@
 //! Server-side plumbing shared by the server functions: the state the server provides, the
-//! request's member (the [`OrgMember`] extractor) and origin, cookies, and how a plain (no-JavaScript) form post learns
-//! about its errors.
+//! request's member (the [`OrgMember`] extractor) and origin, cookies, how a page rendered on the
+//! server redirects, and how a plain (no-JavaScript) form post learns about its errors.
 
 use std::{net::IpAddr, net::SocketAddr, sync::Arc};
 
