@@ -7,8 +7,8 @@
 //! [`server_fns`].
 //!
 //! Every route renders with `SsrMode::Async`: the whole page, data included, is ready before the
-//! first byte, so redirects (`/` → `/sign-in`) are real HTTP redirects and every page works
-//! without JavaScript.
+//! first byte, so redirects (`/` → `/sign-in`) are real HTTP redirects (`303 See Other`) and every
+//! page works without JavaScript.
 
 pub mod components;
 pub mod error;
@@ -50,6 +50,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // On the server, `<Redirect/>` answers 303 (see `see_other`); in the browser it navigates.
+    #[cfg(feature = "ssr")]
+    leptos_router::components::provide_server_redirect(server_fns::context::see_other);
 
     view! {
         <Stylesheet id="leptos" href="/pkg/tessera.css"/>

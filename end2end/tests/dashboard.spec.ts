@@ -18,7 +18,7 @@ test.afterAll(async () => {
 
 test("signed-out visitors are sent to the sign-in page", async ({ request }) => {
   const response = await request.get("/keys", { maxRedirects: 0, headers: { Accept: "text/html" } });
-  expect(response.status()).toBe(302);
+  expect(response.status()).toBe(303);
   expect(response.headers()["location"]).toBe("/sign-in");
   await page.goto("/");
   await expect(page).toHaveURL(/\/sign-in$/);
@@ -130,7 +130,7 @@ test("signing out ends the session on the server", async ({ request }) => {
     headers: { Cookie: `tessera_session=${cookie!.value}`, Accept: "text/html" },
     maxRedirects: 0,
   });
-  expect(replay.status()).toBe(302);
+  expect(replay.status()).toBe(303);
   expect(replay.headers()["location"]).toBe("/sign-in");
 });
 

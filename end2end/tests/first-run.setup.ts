@@ -6,7 +6,7 @@ import { screenshot } from "./screens";
 test("first-run setup creates the organization and its owner, once", async ({ page, request }) => {
   // Plain HTTP: `/` is a real redirect to the setup page while no organization exists.
   const root = await request.get("/", { maxRedirects: 0, headers: { Accept: "text/html" } });
-  expect(root.status()).toBe(302);
+  expect(root.status()).toBe(303);
   expect(root.headers()["location"]).toBe("/setup");
 
   await page.goto("/");
@@ -40,7 +40,7 @@ test("first-run setup creates the organization and its owner, once", async ({ pa
   await page.goto("/setup");
   await expect(page).toHaveURL(/\/$/);
   const again = await request.get("/setup", { maxRedirects: 0, headers: { Accept: "text/html" } });
-  expect(again.status()).toBe(302);
+  expect(again.status()).toBe(303);
   expect(again.headers()["location"]).toBe("/");
   const replay = await request.post("/_fn/set_up", {
     form: { org_name: "Evil", slug: "evil", email: "evil@example.com", password: "long enough password" },

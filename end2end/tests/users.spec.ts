@@ -180,6 +180,6 @@ test("an unknown user id is a 404 page, not an error", async ({ request }) => {
   }
   // Signed out, the same address leads to the sign-in page instead.
   const signedOut = await request.get(`/users/${ada.userId}`, { maxRedirects: 0, headers: { Accept: "text/html" } });
-  expect(signedOut.status()).toBe(302);
+  expect(signedOut.status()).toBe(303);
   expect(signedOut.headers()["location"]).toBe("/sign-in");
 });

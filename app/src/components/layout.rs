@@ -84,40 +84,45 @@ fn Frame(me: Me, active: Nav, title: &'static str, children: Children) -> impl I
         Role::Admin => "bg-sky-50 text-sky-700 ring-sky-600/20",
         Role::Viewer => "bg-slate-100 text-slate-700 ring-slate-600/20",
     };
+    // On wide screens the sidebar is a column of the page, as tall as the page however long it
+    // is (a fixed one would cover only the first screen of a full-page capture), and its
+    // contents stick to the top of the viewport while the page scrolls.
     view! {
         <div class="min-h-screen lg:flex">
-            <aside class="bg-slate-900 lg:fixed lg:inset-y-0 lg:flex lg:w-64 lg:flex-col">
-                <div class="flex items-center justify-between gap-4 px-4 py-4 lg:px-5 lg:py-6">
-                    <a href="/" class="rounded-md focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-400">
-                        <Logo dark=true/>
-                    </a>
-                    <span class="truncate rounded-md bg-white/5 px-2 py-1 text-xs font-medium text-slate-300 lg:hidden">
-                        {me.org_name.clone()}
-                    </span>
-                </div>
-                <nav aria-label="Dashboard" class="flex flex-wrap gap-1 px-3 pb-3 lg:flex-1 lg:flex-col lg:flex-nowrap lg:px-3 lg:pb-0">
-                    {link(Nav::Overview, "/", "Overview", "M3 13h8V3H3v10Zm0 8h8v-6H3v6Zm10 0h8V11h-8v10Zm0-18v6h8V3h-8Z")}
-                    {link(Nav::Users, "/users", "Users", "M15 19.128a9.38 9.38 0 0 0 2.625.372 9.337 9.337 0 0 0 4.121-.952 4.125 4.125 0 0 0-7.533-2.493M15 19.128v-.003c0-1.113-.285-2.16-.786-3.07M15 19.128v.106A12.318 12.318 0 0 1 8.624 21c-2.331 0-4.512-.645-6.374-1.766l-.001-.109a6.375 6.375 0 0 1 11.964-3.07M12 6.375a3.375 3.375 0 1 1-6.75 0 3.375 3.375 0 0 1 6.75 0Zm8.25 2.25a2.625 2.625 0 1 1-5.25 0 2.625 2.625 0 0 1 5.25 0Z")}
-                    {link(Nav::Keys, "/keys", "API keys", "M15.75 5.25a3 3 0 0 1 3 3m3 0a6 6 0 0 1-7.03 5.91c-.57-.1-1.17.03-1.58.44L10.5 17.25H8.25v2.25H6v2.25H2.25v-2.81c0-.6.24-1.17.66-1.59l5.96-5.96c.41-.41.54-1.01.44-1.58A6 6 0 1 1 21.75 8.25Z")}
-                    {link(Nav::Members, "/members", "Members", "M9 12.75 11.25 15 15 9.75m-3-7.036A11.959 11.959 0 0 1 3.598 6 11.99 11.99 0 0 0 3 9.749c0 5.592 3.824 10.29 9 11.623 5.176-1.332 9-6.03 9-11.622 0-1.31-.21-2.571-.598-3.751h-.152c-3.196 0-6.1-1.248-8.25-3.285Z")}
-                    <a
-                        href="/docs"
-                        rel="external"
-                        class="flex items-center gap-3 rounded-lg px-3 py-2 text-sm font-medium text-slate-300 transition hover:bg-white/5 hover:text-white focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-400"
-                    >
-                        <svg class="h-5 w-5 flex-none opacity-80" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.8" aria-hidden="true">
-                            <path stroke-linecap="round" stroke-linejoin="round" d="M17.25 6.75 22.5 12l-5.25 5.25m-10.5 0L1.5 12l5.25-5.25m7.5-3-4.5 16.5"></path>
-                        </svg>
-                        <span class="whitespace-nowrap">"API docs"</span>
-                    </a>
-                </nav>
-                <div class="hidden border-t border-white/10 p-4 lg:block">
-                    <p class="text-xs uppercase tracking-wider text-slate-500">"Organization"</p>
-                    <p class="mt-1 truncate text-sm font-medium text-white">{me.org_name.clone()}</p>
-                    <p class="font-mono text-xs text-slate-400">{me.org_slug.clone()}</p>
+            <aside class="bg-slate-900 lg:w-64 lg:flex-none">
+                <div class="lg:sticky lg:top-0 lg:flex lg:h-screen lg:flex-col lg:overflow-y-auto">
+                    <div class="flex items-center justify-between gap-4 px-4 py-4 lg:px-5 lg:py-6">
+                        <a href="/" class="rounded-md focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-400">
+                            <Logo dark=true/>
+                        </a>
+                        <span class="truncate rounded-md bg-white/5 px-2 py-1 text-xs font-medium text-slate-300 lg:hidden">
+                            {me.org_name.clone()}
+                        </span>
+                    </div>
+                    <nav aria-label="Dashboard" class="flex flex-wrap gap-1 px-3 pb-3 lg:flex-1 lg:flex-col lg:flex-nowrap lg:px-3 lg:pb-0">
+                        {link(Nav::Overview, "/", "Overview", "M3 13h8V3H3v10Zm0 8h8v-6H3v6Zm10 0h8V11h-8v10Zm0-18v6h8V3h-8Z")}
+                        {link(Nav::Users, "/users", "Users", "M15 19.128a9.38 9.38 0 0 0 2.625.372 9.337 9.337 0 0 0 4.121-.952 4.125 4.125 0 0 0-7.533-2.493M15 19.128v-.003c0-1.113-.285-2.16-.786-3.07M15 19.128v.106A12.318 12.318 0 0 1 8.624 21c-2.331 0-4.512-.645-6.374-1.766l-.001-.109a6.375 6.375 0 0 1 11.964-3.07M12 6.375a3.375 3.375 0 1 1-6.75 0 3.375 3.375 0 0 1 6.75 0Zm8.25 2.25a2.625 2.625 0 1 1-5.25 0 2.625 2.625 0 0 1 5.25 0Z")}
+                        {link(Nav::Keys, "/keys", "API keys", "M15.75 5.25a3 3 0 0 1 3 3m3 0a6 6 0 0 1-7.03 5.91c-.57-.1-1.17.03-1.58.44L10.5 17.25H8.25v2.25H6v2.25H2.25v-2.81c0-.6.24-1.17.66-1.59l5.96-5.96c.41-.41.54-1.01.44-1.58A6 6 0 1 1 21.75 8.25Z")}
+                        {link(Nav::Members, "/members", "Members", "M9 12.75 11.25 15 15 9.75m-3-7.036A11.959 11.959 0 0 1 3.598 6 11.99 11.99 0 0 0 3 9.749c0 5.592 3.824 10.29 9 11.623 5.176-1.332 9-6.03 9-11.622 0-1.31-.21-2.571-.598-3.751h-.152c-3.196 0-6.1-1.248-8.25-3.285Z")}
+                        <a
+                            href="/docs"
+                            rel="external"
+                            class="flex items-center gap-3 rounded-lg px-3 py-2 text-sm font-medium text-slate-300 transition hover:bg-white/5 hover:text-white focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-400"
+                        >
+                            <svg class="h-5 w-5 flex-none opacity-80" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.8" aria-hidden="true">
+                                <path stroke-linecap="round" stroke-linejoin="round" d="M17.25 6.75 22.5 12l-5.25 5.25m-10.5 0L1.5 12l5.25-5.25m7.5-3-4.5 16.5"></path>
+                            </svg>
+                            <span class="whitespace-nowrap">"API docs"</span>
+                        </a>
+                    </nav>
+                    <div class="hidden border-t border-white/10 p-4 lg:block">
+                        <p class="text-xs uppercase tracking-wider text-slate-500">"Organization"</p>
+                        <p class="mt-1 truncate text-sm font-medium text-white">{me.org_name.clone()}</p>
+                        <p class="font-mono text-xs text-slate-400">{me.org_slug.clone()}</p>
+                    </div>
                 </div>
             </aside>
-            <div class="min-w-0 flex-1 lg:pl-64">
+            <div class="min-w-0 flex-1">
                 <header class="flex flex-wrap items-center justify-between gap-3 border-b border-slate-200 bg-white px-4 py-3 sm:px-8">
                     <h1 class="text-xl font-semibold tracking-tight text-slate-900">{title}</h1>
                     <div class="flex items-center gap-3">

@@ -1,6 +1,6 @@
 //! Server-side plumbing shared by the server functions: the state the server provides, the
-//! request's session and origin, cookies, and how a plain (no-JavaScript) form post learns
-//! about its errors.
+//! request's member (the [`OrgMember`] extractor) and origin, cookies, how a page rendered on the
+//! server redirects, and how a plain (no-JavaScript) form post learns about its errors.
 
 use std::{net::IpAddr, net::SocketAddr, sync::Arc};
 
@@ -10,7 +10,10 @@ use axum::{
 };
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
-use tessera_api::{member_auth, services::sessions::SignedInMember, services::sign_in::SignInGuard, AppState};
+use tessera_api::{
+    extract::OrgMember, member_auth, services::sessions::SignedInMember, services::sign_in::SignInGuard, ApiError,
+    AppState,
+};
 use tessera_core::Role;
 
 use crate::error::AppError;
@@ -34,20 +37,58 @@ fn missing(what: &str) -> AppError {
     AppError::Internal
 }
 
-/// The signed-in member of this request, if any.
+/// The signed-in member of this request, if any, with their email (for `get_viewer`).
 pub async fn member() -> Result<Option<SignedInMember>, AppError> {
     let (state, parts) = (state()?, parts()?);
     Ok(member_auth::member(&state, &parts.headers).await?)
 }
 
-/// The signed-in member, if their role includes `role`.
+/// The signed-in member (the REST API's [`OrgMember`] extractor), if their role includes `role`.
+/// For a read; a call that changes something uses [`change_by`].
 ///
 /// # Errors
 /// [`AppError::SignedOut`] without a live session; [`AppError::Forbidden`] for a weaker role.
-pub async fn require(role: Role) -> Result<SignedInMember, AppError> {
-    let member = member().await?.ok_or(AppError::SignedOut)?;
+pub async fn require(role: Role) -> Result<OrgMember, AppError> {
+    let member = leptos_axum::extract_with_state::<Result<OrgMember, ApiError>, _>(&state()?)
+        .await
+        .map_err(|_| missing("request parts"))?
+        .map_err(|e| match e {
+            ApiError::Unauthorized { .. } => AppError::SignedOut,
+            ApiError::Domain(e) => AppError::from(e),
+            e => {
+                tracing::error!(error = %e, "dashboard: unexpected rejection of the member's session");
+                AppError::Internal
+            }
+        })?;
     member.require(role)?;
     Ok(member)
+}
+
+/// A state-changing call by a member with at least `role`: refuses a cross-site request (see
+/// [`check_origin`]), then [`require`]s the role.
+///
+/// # Errors
+/// [`AppError::Forbidden`] for a cross-site request or a weaker role; [`AppError::SignedOut`].
+pub async fn change_by(role: Role) -> Result<OrgMember, AppError> {
+    authorize_change(role, None).await
+}
+
+/// Like [`change_by`] for a call whose result is shown once, in a dialog (a new secret): a plain
+/// form post (see [`plain_form`]) would make one nobody sees, so it is refused with the message
+/// `needs_js` (after the `Origin` check, before the role check).
+///
+/// # Errors
+/// As [`change_by`]; also [`AppError::Forbidden`] for a plain form post.
+pub async fn js_change_by(role: Role, needs_js: &str) -> Result<OrgMember, AppError> {
+    authorize_change(role, Some(needs_js)).await
+}
+
+async fn authorize_change(role: Role, needs_js: Option<&str>) -> Result<OrgMember, AppError> {
+    check_origin()?;
+    if let Some(message) = needs_js.filter(|_| plain_form()) {
+        return Err(AppError::Forbidden(message.to_owned()));
+    }
+    require(role).await
 }
 
 /// Refuses a cross-site request (see [`member_auth::check_origin`]).
@@ -105,6 +146,25 @@ pub fn finish<T>(result: Result<T, AppError>, success_to: Option<&str>, form_pag
         Err(e) => set_status(e),
     }
     result
+}
+
+/// How a page rendered on the server redirects (`<Redirect/>`, e.g. `/` → `/sign-in`): `303 See
+/// Other` with `Location: path`, for every client. (leptos_axum's own redirect answers `200` with
+/// a `Location` header unless the request accepts `text/html`, which leaves `curl -L` on a blank
+/// page.) Server functions keep leptos_axum's redirect (see [`finish`]), whose `200` tells the
+/// JavaScript client to navigate.
+pub fn see_other(path: &str) {
+    let Some(res) = use_context::<ResponseOptions>() else {
+        tracing::error!("dashboard: no response options to redirect to {path}");
+        return;
+    };
+    match HeaderValue::from_str(path) {
+        Ok(location) => {
+            res.set_status(StatusCode::SEE_OTHER);
+            res.insert_header(header::LOCATION, location);
+        }
+        Err(_) => tracing::error!("dashboard: cannot redirect to {path:?}: not a header value"),
+    }
 }
 
 /// Sets the response's HTTP status to the one of `e` (e.g. 404 for a page whose object does not

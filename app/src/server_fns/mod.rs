@@ -1,6 +1,7 @@
-//! Server functions: one per file, grouped by area. Each checks the member's session and role
-//! and calls the same services as the REST API (`tessera_api::services`); state-changing ones
-//! also check the `Origin` header. They are served under [`PREFIX`].
+//! Server functions: one per file, grouped by area. Each gets the member from the REST API's
+//! `OrgMember` extractor and checks their role (`context::require`; `context::change_by` for a
+//! state-changing call, which also checks the `Origin` header), then calls the same services as
+//! the REST API (`tessera_api::services`). They are served under [`PREFIX`].
 
 // `#[server]` turns each function's parameters into the fields of a generated struct, and
 // parameters cannot carry doc comments; each function's own doc says what they mean.

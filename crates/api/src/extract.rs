@@ -1,5 +1,6 @@
-//! Extractors that authenticate and authorize. A handler that takes [`OrgApiKey`] can only ever
-//! act on the key's org: the org is the first argument of every service call it makes.
+//! Extractors that authenticate and authorize. A handler that takes [`OrgApiKey`] (REST) or
+//! [`OrgMember`] (the dashboard's server functions) can only ever act on that org: the org is the
+//! first argument of every service call it makes.
 //!
 //! Also the `App*` wrappers of axum's extractors, whose rejections become problem details.
 
@@ -9,9 +10,14 @@ use axum::{
     http::{header, request::Parts, StatusCode},
 };
 use serde::de::DeserializeOwned;
-use tessera_core::{ApiKeyId, Org};
+use tessera_core::{ApiKeyId, MemberId, Org, Role};
 
-use crate::{error::ApiError, services::api_keys, services::api_keys::AuthError, AppState};
+use crate::{
+    error::ApiError,
+    member_auth,
+    services::{api_keys, api_keys::AuthError, sessions},
+    AppState,
+};
 
 /// The org and key of a request authenticated with `Authorization: Bearer <API key>`
 /// (RFC 6750 §2.1). Rejections are 401 with `WWW-Authenticate: Bearer`.
@@ -58,6 +64,51 @@ impl FromRequestParts<AppState> for OrgApiKey {
         })?;
         tracing::Span::current().record("org_id", tracing::field::display(found.org.id));
         Ok(Self { org: found.org, key_id: found.key.id })
+    }
+}
+
+/// The org, member and role of a dashboard request, from its session cookie (see
+/// [`member_auth`]; a live session is one that is neither signed out, idle too long nor past its
+/// absolute lifetime, of a member who still exists). Records `org_id` and `member_id` on the
+/// request's span. Rejections are 401: `session_missing` without the cookie, `session_ended` when
+/// its session is not live; storage errors are 503.
+///
+/// Server functions get it with `leptos_axum::extract_with_state`; it does not check the role
+/// (see [`OrgMember::require`]) nor, for a state-changing call, the `Origin`
+/// ([`member_auth::check_origin`]).
+#[derive(Clone, Debug)]
+pub struct OrgMember {
+    /// The member's org (its id is the request's `org_id`).
+    pub org: Org,
+    /// The member.
+    pub member_id: MemberId,
+    /// Their role at the time of this request.
+    pub role: Role,
+}
+
+impl OrgMember {
+    /// `Ok` if the member's role includes `needed` (`viewer` < `admin` < `owner`).
+    ///
+    /// # Errors
+    /// [`tessera_core::Error::Forbidden`] naming the role needed.
+    pub fn require(&self, needed: Role) -> tessera_core::Result<()> {
+        sessions::require_role(self.role, needed)
+    }
+}
+
+impl FromRequestParts<AppState> for OrgMember {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = member_auth::session_token(&parts.headers)
+            .ok_or(ApiError::Unauthorized { code: "session_missing", detail: "sign in to the dashboard first" })?;
+        let member = sessions::authenticate(state, &token)
+            .await?
+            .ok_or(ApiError::Unauthorized { code: "session_ended", detail: "the session has ended; sign in again" })?;
+        let span = tracing::Span::current();
+        span.record("org_id", tracing::field::display(member.org.id));
+        span.record("member_id", tracing::field::display(member.member_id));
+        Ok(Self { org: member.org, member_id: member.member_id, role: member.role })
     }
 }
 

@@ -57,7 +57,8 @@ pub fn router(state: AppState) -> Router {
 /// Wraps the whole app (API and dashboard) in the HTTP layers every request goes through:
 /// `Authorization` and cookies marked sensitive (never logged), an `x-request-id` (a UUID, or the
 /// caller's) set on the request and echoed on the response, and a tracing span per request with
-/// `method`, `path`, `request_id` and, once authenticated, `org_id`.
+/// `method`, `path`, `request_id` and, once authenticated, `org_id` (and `member_id` for a
+/// dashboard member).
 pub fn http_layers(router: Router) -> Router {
     router
         .layer(PropagateRequestIdLayer::x_request_id())
@@ -69,6 +70,7 @@ pub fn http_layers(router: Router) -> Router {
                 path = %request.uri().path(),
                 request_id = %request_id,
                 org_id = tracing::field::Empty,
+                member_id = tracing::field::Empty,
             )
         }))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

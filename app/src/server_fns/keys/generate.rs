@@ -23,13 +23,11 @@ pub async fn generate_key(name: String, #[server(default)] expires_in_days: Stri
     use tessera_core::{FieldError, Role};
 
     let result = async {
-        context::check_origin()?;
-        if context::plain_form() {
-            return Err(AppError::Forbidden(
-                "generating a key needs JavaScript: the key is shown once, in a dialog".into(),
-            ));
-        }
-        let member = context::require(Role::Admin).await?;
+        let member = context::js_change_by(
+            Role::Admin,
+            "generating a key needs JavaScript: the key is shown once, in a dialog",
+        )
+        .await?;
         let days = match expires_in_days.trim() {
             "" => None,
             d => match d.parse::<i64>() {

@@ -17,8 +17,7 @@ pub async fn revoke_key(prefix: String) -> Result<(), AppError> {
     use tessera_core::Role;
 
     let result = async {
-        context::check_origin()?;
-        let member = context::require(Role::Admin).await?;
+        let member = context::change_by(Role::Admin).await?;
         let key = api_keys::revoke(&context::state()?, member.org.id, &prefix).await?;
         tracing::info!(org_id = %member.org.id, key_id = %key.id, prefix = %key.prefix, "API key revoked in the dashboard");
         Ok(())

@@ -20,8 +20,7 @@ pub async fn change_member_role(member_id: String, role: String) -> Result<(), A
 
     let id = parse_id::<MemberId>(&member_id, "member");
     let result = async {
-        context::check_origin()?;
-        let me = context::require(Role::Owner).await?;
+        let me = context::change_by(Role::Owner).await?;
         let role: Role = role.parse()?;
         let changed = members::change_role(&context::state()?, me.org.id, id.clone()?, role).await?;
         tracing::info!(org_id = %me.org.id, member_id = %changed.id, role = %changed.role, "member role changed in the dashboard");

@@ -19,8 +19,7 @@ pub async fn remove_member(member_id: String) -> Result<(), AppError> {
 
     let id = parse_id::<MemberId>(&member_id, "member");
     let result = async {
-        context::check_origin()?;
-        let me = context::require(Role::Owner).await?;
+        let me = context::change_by(Role::Owner).await?;
         let id = id.clone()?;
         members::remove(&context::state()?, me.org.id, id).await?;
         tracing::info!(org_id = %me.org.id, member_id = %id, "member removed in the dashboard");

@@ -29,13 +29,11 @@ pub async fn issue_token(user_id: String, lifetime: String) -> Result<IssuedToke
 
     let user = parse_id::<UserId>(&user_id, "user");
     let result = async {
-        context::check_origin()?;
-        if context::plain_form() {
-            return Err(AppError::Forbidden(
-                "issuing a token needs JavaScript: the token is shown once, in a dialog".into(),
-            ));
-        }
-        let member = context::require(Role::Admin).await?;
+        let member = context::js_change_by(
+            Role::Admin,
+            "issuing a token needs JavaScript: the token is shown once, in a dialog",
+        )
+        .await?;
         let lifetime = match lifetime.as_str() {
             "permanent" => Lifetime::Permanent,
             s => match LIFETIME_CHOICES.iter().find(|(value, _)| *value == s) {

@@ -19,8 +19,7 @@ pub async fn revoke_token(user_id: String, token_id: String) -> Result<(), AppEr
 
     let mut done_to = None;
     let result = async {
-        context::check_origin()?;
-        let member = context::require(Role::Admin).await?;
+        let member = context::change_by(Role::Admin).await?;
         let token =
             tokens::revoke(&context::state()?, member.org.id, parse_id::<UserTokenId>(&token_id, "user token")?)
                 .await?;

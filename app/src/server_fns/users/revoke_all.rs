@@ -19,8 +19,7 @@ pub async fn revoke_all_tokens(user_id: String) -> Result<u64, AppError> {
 
     let user = parse_id::<UserId>(&user_id, "user");
     let result = async {
-        context::check_origin()?;
-        let member = context::require(Role::Admin).await?;
+        let member = context::change_by(Role::Admin).await?;
         let user = user.clone()?;
         let revoked = tokens::revoke_all(&context::state()?, member.org.id, user, None).await?;
         tracing::info!(org_id = %member.org.id, user_id = %user, revoked, "all user tokens revoked in the dashboard");

@@ -34,11 +34,19 @@ impl SignedInMember {
     /// # Errors
     /// [`Error::Forbidden`] naming the role needed.
     pub fn require(&self, needed: Role) -> Result<()> {
-        if self.role.at_least(needed) {
-            Ok(())
-        } else {
-            Err(Error::Forbidden(format!("this needs the {needed} role; you are a {}", self.role)))
-        }
+        require_role(self.role, needed)
+    }
+}
+
+/// `Ok` if a member with role `role` may do what needs `needed` (`viewer` < `admin` < `owner`).
+///
+/// # Errors
+/// [`Error::Forbidden`] naming the role needed and the member's.
+pub fn require_role(role: Role, needed: Role) -> Result<()> {
+    if role.at_least(needed) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(format!("this needs the {needed} role; you are a {role}")))
     }
 }
 

@@ -1,16 +1,29 @@
 //! The dashboard's services: first-run setup, sign-in (same answer for a wrong email and a wrong
-//! password, throttling), sessions and role checks.
+//! password, throttling), sessions and role checks, and the `OrgMember` extractor the server
+//! functions start from.
 
-use std::{net::IpAddr, time::Duration};
-use tessera_core::Entity;
-
-use secrecy::SecretString;
-use tessera_api::services::{
-    self, sessions,
-    setup::{self, SetupStatus},
-    sign_in::{self, SignInError, SignInGuard},
+use std::{
+    net::IpAddr,
+    sync::{Arc, Mutex},
+    time::Duration,
 };
-use tessera_core::{Error, Role};
+
+use axum::{
+    body::Body,
+    http::{header, Request, StatusCode},
+    routing::get,
+    Router,
+};
+use secrecy::SecretString;
+use tessera_api::{
+    extract::OrgMember,
+    services::{
+        self, sessions,
+        setup::{self, SetupStatus},
+        sign_in::{self, SignInError, SignInGuard},
+    },
+};
+use tessera_core::{Entity, Error, Role};
 
 use crate::helpers::TestApp;
 
@@ -22,6 +35,17 @@ fn pw(s: &str) -> SecretString {
 
 async fn set_up(app: &TestApp) -> tessera_core::Org {
     setup::first_run(&app.state, "Acme Inc.", "acme", "Owner@Example.com", pw(PASSWORD)).await.unwrap().0
+}
+
+/// Adds the viewer `v@example.com` to `org` and signs them in.
+async fn add_and_sign_in_viewer(
+    app: &TestApp,
+    org: &tessera_core::Org,
+    guard: &SignInGuard,
+) -> (tessera_core::Member, sign_in::SignedIn) {
+    let viewer = services::members::add(&app.state, org.id, "v@example.com", Role::Viewer, pw(PASSWORD)).await.unwrap();
+    let signed_in = sign_in::sign_in(&app.state, guard, "", "v@example.com", pw(PASSWORD), None).await.unwrap();
+    (viewer, signed_in)
 }
 
 #[tokio::test]
@@ -169,9 +193,9 @@ async fn sessions_authenticate_until_signed_out() {
 async fn roles_are_checked_in_order() {
     let app = TestApp::new().await;
     let org = set_up(&app).await;
-    let viewer = services::members::add(&app.state, org.id, "v@example.com", Role::Viewer, pw(PASSWORD)).await.unwrap();
     let guard = SignInGuard::new();
-    let v = sign_in::sign_in(&app.state, &guard, "", "v@example.com", pw(PASSWORD), None).await.unwrap().member;
+    let (viewer, signed_in) = add_and_sign_in_viewer(&app, &org, &guard).await;
+    let v = signed_in.member;
     assert_eq!(v.member_id, viewer.id);
     assert!(v.require(Role::Viewer).is_ok());
     let err = v.require(Role::Admin).unwrap_err();
@@ -222,4 +246,107 @@ async fn roles_change_and_members_go_but_the_last_owner_stays() {
     assert_eq!(emails.iter().map(|e| e.as_str()).collect::<Vec<_>>(), ["ada@example.com"]);
     let err = services::members::remove(&app.state, org.id, ada.id).await.unwrap_err();
     assert!(matches!(err, Error::Conflict { code: "last_owner", .. }), "{err:?}");
+}
+
+/// A route that answers with what [`OrgMember`] extracted, logging one event inside the
+/// request's span (so the test can see the fields recorded on it).
+fn whoami_router(app: &TestApp) -> Router {
+    async fn whoami(member: OrgMember) -> axum::Json<serde_json::Value> {
+        tracing::info!("whoami");
+        axum::Json(serde_json::json!({
+            "org_id": member.org.id.to_string(),
+            "member_id": member.member_id.to_string(),
+            "role": member.role.as_str(),
+        }))
+    }
+    tessera_api::http_layers(Router::new().route("/whoami", get(whoami)).with_state(app.state.clone()))
+}
+
+/// Log lines written by a `fmt` subscriber, shared with the test.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+async fn whoami(router: &Router, cookie: Option<&str>) -> (StatusCode, serde_json::Value) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let mut request = Request::builder().uri("/whoami");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    let response = router.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap())
+}
+
+#[tokio::test]
+async fn org_member_is_the_signed_in_member_of_a_live_session() {
+    let app = TestApp::new().await;
+    let org = set_up(&app).await;
+    let (viewer, signed_in) = add_and_sign_in_viewer(&app, &org, &SignInGuard::new()).await;
+    let cookie = format!("other=1; {}={}", sessions::SESSION_COOKIE, signed_in.token.expose());
+    let router = whoami_router(&app);
+
+    let logs = Captured::default();
+    let subscriber = tracing_subscriber::fmt().with_writer({
+        let logs = logs.clone();
+        move || logs.clone()
+    });
+    let (status, body) = {
+        let _default = tracing::subscriber::set_default(subscriber.with_ansi(false).finish());
+        whoami(&router, Some(&cookie)).await
+    };
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        serde_json::json!({ "org_id": org.id.to_string(), "member_id": viewer.id.to_string(), "role": "viewer" })
+    );
+    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let line = logs.lines().find(|l| l.contains("whoami")).unwrap_or_else(|| panic!("no whoami event in {logs}"));
+    assert!(
+        line.contains(&format!("org_id={}", org.id)) && line.contains(&format!("member_id={}", viewer.id)),
+        "{line}"
+    );
+
+    // The role is the member's own, checked by `require` with the services' message.
+    let member = OrgMember { org: org.clone(), member_id: viewer.id, role: Role::Viewer };
+    assert!(member.require(Role::Viewer).is_ok());
+    let err = member.require(Role::Admin).unwrap_err();
+    assert!(matches!(err, Error::Forbidden(ref m) if m == "this needs the admin role; you are a viewer"), "{err:?}");
+}
+
+#[tokio::test]
+async fn org_member_refuses_a_missing_ended_or_unknown_session() {
+    let app = TestApp::new().await;
+    set_up(&app).await;
+    let guard = SignInGuard::new();
+    let signed_in = sign_in::sign_in(&app.state, &guard, "", "owner@example.com", pw(PASSWORD), None).await.unwrap();
+    let cookie = format!("{}={}", sessions::SESSION_COOKIE, signed_in.token.expose());
+    let router = whoami_router(&app);
+    assert_eq!(whoami(&router, Some(&cookie)).await.0, StatusCode::OK);
+
+    for (cookie, code) in [
+        (None, "session_missing"),
+        (Some("other=1".to_owned()), "session_missing"),
+        (Some(format!("{}=not-a-token", sessions::SESSION_COOKIE)), "session_ended"),
+        (Some(format!("{}={}", sessions::SESSION_COOKIE, "A".repeat(43))), "session_ended"),
+    ] {
+        let (status, body) = whoami(&router, cookie.as_deref()).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some(code)), "{cookie:?}: {body}");
+    }
+
+    // Past its absolute lifetime (and idle too long), the same cookie is refused.
+    app.connect_db().await.execute("update member_session set expires_at = 0, last_seen_at = 0").await;
+    let (status, body) = whoami(&router, Some(&cookie)).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("session_ended")), "{body}");
 }
