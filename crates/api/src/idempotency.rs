@@ -4,6 +4,11 @@
 //! running gets 409. Only successful (2xx) responses are kept; a failed request releases its key
 //! so it can be retried.
 //!
+//! Read-only POSTs ([`READ_ONLY_POSTS`]: introspection) are outside all this: their header is
+//! ignored, not even validated, nothing is claimed and nothing replayed, so every call answers
+//! from the current state. A replayed `{"active": true}` would hide a revocation for 24 hours, and
+//! repeating a call that changes nothing is already safe.
+//!
 //! No secret is stored: the `user_token` JWT is cut out of the stored body and only the token's
 //! id kept. On replay the token is signed again, and Ed25519 signatures are deterministic
 //! (RFC 8032 §5.1.6), so the replay carries the very same string.
@@ -32,6 +37,10 @@ pub const REPLAYED: &str = "idempotent-replayed";
 pub const WINDOW_SECONDS: i64 = 24 * 3600;
 /// Longest accepted key, in bytes.
 pub const MAX_KEY_BYTES: usize = 255;
+/// Paths of the POST routes that change nothing (exact paths, as the router matches them): the
+/// middleware lets them through untouched and the OpenAPI document offers them no
+/// `Idempotency-Key`.
+pub const READ_ONLY_POSTS: &[&str] = &["/v1/tokens/introspect"];
 
 /// Stands in for the JWT in stored bodies. serde_json escapes control characters inside strings,
 /// so a raw NUL byte can never occur in a serialized body: the placeholder is unambiguous.
@@ -47,9 +56,13 @@ fn bad(status: StatusCode, code: &'static str, detail: &str) -> Response {
     .into_response()
 }
 
-/// Middleware for the REST router; a no-op for requests without the header or other than POST.
+/// Middleware for the REST router; a no-op for requests without the header, other than POST, or
+/// to a [`READ_ONLY_POSTS`] path.
 pub async fn idempotency(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if request.method() != Method::POST || !request.headers().contains_key(IDEMPOTENCY_KEY) {
+    if request.method() != Method::POST
+        || !request.headers().contains_key(IDEMPOTENCY_KEY)
+        || READ_ONLY_POSTS.contains(&request.uri().path())
+    {
         return next.run(request).await;
     }
     let key = match request.headers().get(IDEMPOTENCY_KEY).and_then(|v| v.to_str().ok()) {

@@ -87,9 +87,13 @@ pub struct FieldErrorDoc {
 }
 
 /// Completes the document once the routers have added their paths: every authenticated POST
-/// accepts an `Idempotency-Key` header (see [`crate::idempotency`]).
+/// that changes something accepts an `Idempotency-Key` header (see [`crate::idempotency`]; the
+/// read-only ones ignore it and do not list it).
 pub fn finish(openapi: &mut utoipa::openapi::OpenApi) {
-    for item in openapi.paths.paths.values_mut() {
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        if crate::idempotency::READ_ONLY_POSTS.contains(&path.as_str()) {
+            continue;
+        }
         if let Some(post) = item.post.as_mut().filter(|op| op.security.is_some()) {
             let parameter = ParameterBuilder::new()
                 .name("Idempotency-Key")

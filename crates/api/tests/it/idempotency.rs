@@ -156,3 +156,30 @@ async fn a_retry_while_the_first_request_runs_gets_409() {
     r.assert_problem(409, "idempotency_key_in_use");
     assert_eq!(app.get("/v1/users", &key).await.body["data"], json!([]));
 }
+
+#[tokio::test]
+async fn introspection_with_a_key_never_replays_and_sees_a_revocation() {
+    let app = TestApp::new().await;
+    let org = app.with_org("acme").await;
+    let key = app.with_api_key(&org).await;
+    let (token, _) = app.claimr_token(&key, "u1").await;
+    let body = json!({"token": token});
+
+    let live = post_with_key(&app, &key, "/v1/tokens/introspect", "check-1", &body).await;
+    assert_eq!(live.status, StatusCode::OK, "{}", live.body);
+    assert_eq!(live.body["active"], true);
+    let jti = live.body["jti"].as_str().unwrap();
+    let revoked = app.call(axum::http::Method::DELETE, &format!("/v1/user-tokens/{jti}"), Some(&key), None).await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT);
+
+    let again = post_with_key(&app, &key, "/v1/tokens/introspect", "check-1", &body).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert!(again.headers.get("idempotent-replayed").is_none(), "not a replay: {}", again.body);
+    assert_eq!(again.body, json!({"active": false}), "the revocation is seen");
+
+    // The key is ignored, not claimed: it is free for a write, and a malformed one is no error.
+    let user = post_with_key(&app, &key, "/v1/users", "check-1", &json!({"account": "u2"})).await;
+    assert_eq!(user.status, StatusCode::CREATED, "{}", user.body);
+    let odd = post_with_key(&app, &key, "/v1/tokens/introspect", "has space", &body).await;
+    assert_eq!((odd.status, &odd.body), (StatusCode::OK, &json!({"active": false})));
+}

@@ -71,3 +71,18 @@ async fn swagger_ui_is_served_by_tessera_itself() {
     assert_eq!(init.status, StatusCode::OK);
     assert!(init.body.as_str().unwrap_or_default().contains("/openapi.json"));
 }
+
+#[tokio::test]
+async fn only_posts_that_change_something_offer_an_idempotency_key() {
+    let app = TestApp::new().await;
+    let doc = app.call(Method::GET, "/openapi.json", None, None).await.body;
+    let has_key = |path: &str| {
+        doc["paths"][path]["post"]["parameters"]
+            .as_array()
+            .is_some_and(|ps| ps.iter().any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header"))
+    };
+    for path in ["/v1/users", "/v1/user-tokens", "/v1/users/{id}/revoke-tokens"] {
+        assert!(has_key(path), "POST {path} documents Idempotency-Key");
+    }
+    assert!(!has_key("/v1/tokens/introspect"), "introspection ignores the header, so it does not list it");
+}
