@@ -25,7 +25,21 @@ pub async fn create(state: &AppState, slug: &str, name: &str) -> Result<Org> {
 /// The org with this slug.
 ///
 /// # Errors
-/// `NotFound { entity: Entity::Org }` if there is none (also for a malformed slug).
+/// `NotFound { entity: Entity::Org }` if there is none (also for a malformed slug, which is
+/// refused without a query); storage errors.
 pub async fn by_slug(state: &AppState, slug: &str) -> Result<Org> {
-    state.store.org_by_slug(slug).await?.ok_or(tessera_core::Error::not_found(tessera_core::Entity::Org))
+    find_by_slug(state, slug).await?.ok_or(tessera_core::Error::not_found(tessera_core::Entity::Org))
+}
+
+/// The org with this slug, or `None` if there is none. A string that is no valid [`OrgSlug`]
+/// names no org, so it gets `None` without asking the store: the store never sees arbitrary
+/// bytes from a URL or a form (a NUL byte fails a PostgreSQL query, which would answer 503).
+///
+/// # Errors
+/// Storage errors.
+pub async fn find_by_slug(state: &AppState, slug: &str) -> Result<Option<Org>> {
+    match OrgSlug::parse(slug) {
+        Ok(slug) => state.store.org_by_slug(slug.as_str()).await,
+        Err(_) => Ok(None),
+    }
 }

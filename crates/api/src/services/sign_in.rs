@@ -26,6 +26,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tessera_core::{Email, Error, Member};
 
 use super::{
+    orgs,
     sessions::{self, SignedInMember},
     setup::{self, SetupStatus},
 };
@@ -197,7 +198,8 @@ pub async fn sign_in(
         (_, SetupStatus::NeedsSetup) => return Err(SignInError::NeedsSetup),
         ("", SetupStatus::SingleOrg(org)) => Some(org),
         ("", SetupStatus::ManyOrgs) => return Err(SignInError::OrgRequired),
-        (slug, _) => state.store.org_by_slug(slug).await?,
+        // A malformed slug is an unknown org: the same failure, after the same work, no query.
+        (slug, _) => orgs::find_by_slug(state, slug).await?,
     };
     let member = match (&org, Email::parse(email)) {
         (Some(org), Ok(email)) => state.store.member_by_email(org.id, email.as_str()).await?,

@@ -117,6 +117,26 @@ async fn wrong_email_and_wrong_password_get_the_same_answer() {
     assert_ne!(again.token.expose(), ok.token.expose(), "each sign-in gets its own session");
 }
 
+/// On PostgreSQL a NUL byte in a query parameter fails the query (a storage error), so there this
+/// also shows that a malformed slug never reaches the store.
+#[tokio::test]
+async fn a_malformed_org_slug_fails_like_a_wrong_org() {
+    let app = TestApp::new().await;
+    set_up(&app).await;
+    let long = "a".repeat(64);
+    for slug in ["a\0b", "acme\0", "ACME", long.as_str()] {
+        // A guard each, so the email's throttle does not answer first.
+        let guard = SignInGuard::new();
+        let err =
+            sign_in::sign_in(&app.state, &guard, slug, "owner@example.com", pw(PASSWORD), None).await.unwrap_err();
+        assert!(matches!(err, SignInError::WrongCredentials), "{slug:?}: {err:?}");
+        assert_eq!(err.to_string(), "wrong email or password");
+    }
+    let guard = SignInGuard::new();
+    let signed_in = sign_in::sign_in(&app.state, &guard, " acme ", "owner@example.com", pw(PASSWORD), None).await;
+    assert_eq!(signed_in.unwrap().member.org.slug.as_str(), "acme", "a padded slug still names its org");
+}
+
 #[tokio::test]
 async fn unknown_emails_cost_a_password_verification() {
     let app = TestApp::new().await;

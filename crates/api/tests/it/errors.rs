@@ -1,7 +1,7 @@
 //! Problem details, request ids, health, unknown routes, oversized bodies.
 
 use axum::http::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::TestApp;
 
@@ -86,4 +86,35 @@ async fn jwks_publishes_the_org_key_in_rfc_8037_form() {
     let header = jsonwebtoken::decode_header(&token).unwrap();
     assert_eq!(header.kid.as_deref(), k["kid"].as_str());
     assert_eq!(header.alg, jsonwebtoken::Algorithm::EdDSA);
+}
+
+async fn jwks(app: &TestApp, slug: &str) -> crate::helpers::Response {
+    app.call(Method::GET, &format!("/o/{slug}/.well-known/jwks.json"), None, None).await
+}
+
+#[tokio::test]
+async fn a_malformed_slug_on_the_jwks_path_is_an_unknown_org_without_a_query() {
+    let app = TestApp::new().await;
+    app.with_org("acme").await;
+    let without_request_id = |mut body: Value| {
+        body.as_object_mut().unwrap().remove("request_id");
+        body
+    };
+    let unknown = jwks(&app, "nobody").await;
+    unknown.assert_problem(404, "org_not_found");
+    let long = "a".repeat(64);
+    let malformed = ["a%00b", "acme%00", "ACME", "-acme", "a", long.as_str(), "ac%20me", "%C3%A9t%C3%A9"];
+    for slug in malformed {
+        let r = jwks(&app, slug).await;
+        r.assert_problem(404, "org_not_found");
+        assert_eq!(without_request_id(r.body), without_request_id(unknown.body.clone()), "{slug}: as an unknown org");
+    }
+
+    // With the org table gone, asking the store fails; a malformed slug is answered without asking.
+    app.connect_db().await.execute("alter table org rename to org_gone").await;
+    let asked = jwks(&app, "nobody").await;
+    assert!(asked.status.is_server_error(), "a well-formed slug is looked up: {} {}", asked.status, asked.body);
+    for slug in malformed {
+        jwks(&app, slug).await.assert_problem(404, "org_not_found");
+    }
 }
