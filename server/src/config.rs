@@ -1,6 +1,6 @@
 //! Runtime configuration that is more than a flag: the master key, the public URL, logging.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::{bail, Context};
@@ -102,10 +102,14 @@ pub fn public_url(given: Option<&str>, listen: std::net::SocketAddr) -> anyhow::
     }
 }
 
-/// Installs the tracing subscriber: `RUST_LOG`-style filter (default `info`), to stderr.
+/// Installs the tracing subscriber: `RUST_LOG`-style filter (default `info`), to stderr, coloured
+/// only when stderr is a terminal and `NO_COLOR` is unset or empty (<https://no-color.org/>): a
+/// log file, a pipe or journald gets plain text, without ANSI escape sequences.
 pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let ansi = std::io::stderr().is_terminal() && !no_color;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),

@@ -31,6 +31,9 @@ impl Cli {
             .env("TESSERA_DATA_DIR", self.dir.path().join("data"))
             .env_remove("TESSERA_MASTER_KEY")
             .env_remove("TESSERA_MEMBER_PASSWORD")
+            // The default log filter and colour choice, whatever the caller's environment says.
+            .env_remove("RUST_LOG")
+            .env_remove("NO_COLOR")
             .stdin(std::process::Stdio::null());
         for (k, v) in env {
             cmd.env(k, v);
@@ -102,6 +105,16 @@ fn api_key_create_prints_the_key_alone_and_stores_only_its_hash() {
     assert_ok(&revoked);
     let table = stdout(&cli.run(&["api-key", "list", "--org", "acme"]));
     assert!(table.contains("revoked"), "{table}");
+}
+
+#[test]
+fn logs_to_a_pipe_carry_no_colour_codes() {
+    // `output()` pipes stderr, as a log file or journald would take it: not a terminal.
+    let created = Cli::new().run(&["org", "create", "--slug", "acme", "--name", "Acme"]);
+    assert_ok(&created);
+    let err = stderr(&created);
+    assert!(err.contains("INFO") && err.contains("generated a new master key"), "a log line: {err:?}");
+    assert!(!err.contains("\x1b["), "no ANSI escape sequences: {err:?}");
 }
 
 #[test]
