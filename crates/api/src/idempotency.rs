@@ -1,7 +1,8 @@
 //! `Idempotency-Key` on POST calls, as payment APIs do it: the same key and the same request
 //! (method, path, query and body) within 24 hours get the first response again, with the same
 //! token; the same key with another request gets 422; a retry while the first request is still
-//! running gets 409. Only successful (2xx) responses are kept; a failed request releases its key
+//! running gets 409, for at most [`IN_FLIGHT_LEASE`] (60 s) after it started: a claim left behind
+//! by a cancelled or crashed request is taken over by the next retry once its lease runs out. Only successful (2xx) responses are kept; a failed request releases its key
 //! so it can be retried.
 //!
 //! Read-only POSTs ([`READ_ONLY_POSTS`]: introspection) are outside all this: their header is
@@ -35,6 +36,11 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 pub const REPLAYED: &str = "idempotent-replayed";
 /// How long a key is remembered: 24 hours, in seconds.
 pub const WINDOW_SECONDS: i64 = 24 * 3600;
+/// How long an in-flight claim (a request still running, no response stored) holds its key: 60
+/// seconds. A retry within it gets 409; after it, the claim counts as abandoned (the client
+/// disconnected, the process crashed before completing or releasing it) and the retry runs. A
+/// completed record is not affected: it replays for [`WINDOW_SECONDS`].
+pub const IN_FLIGHT_LEASE: time::Duration = time::Duration::seconds(60);
 /// Longest accepted key, in bytes.
 pub const MAX_KEY_BYTES: usize = 255;
 /// Paths of the POST routes that change nothing (exact paths, as the router matches them): the
@@ -93,8 +99,9 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
 
     let now = services::now();
     let not_before = now - time::Duration::seconds(WINDOW_SECONDS);
+    let lease_cutoff = now - IN_FLIGHT_LEASE;
     let org_id = caller.org.id;
-    let claim = state.store.claim_idempotency_key(org_id, &key, &fingerprint, now, not_before).await;
+    let claim = state.store.claim_idempotency_key(org_id, &key, &fingerprint, now, not_before, lease_cutoff).await;
     let record = match claim {
         Err(e) => return ApiError::from(e).into_response(),
         Ok(IdempotencyClaim::Existing(record)) => record,

@@ -249,11 +249,20 @@ pub trait TokenStore: Send + Sync {
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
     /// Claims `key` for a request with `fingerprint` (SHA-256 of method, path and body): inserts
-    /// an in-flight record created at `now`, unless one created at or after `not_before` exists,
-    /// which is returned instead (nothing is written); an older record is replaced (expired), its
-    /// response discarded. `not_before` is `now` minus the replay window (24 h) and must not be
-    /// after `now`. Race-safe: of two concurrent claims of a fresh key exactly one gets
+    /// an in-flight record created at `now`, unless a live record exists, which is returned
+    /// instead (nothing is written). A record is live if it was created at or after `not_before`
+    /// and, while in flight (no stored response), also at or after `lease_cutoff`; any other
+    /// record is replaced, its response discarded. So a completed record replays for the whole
+    /// window, while a claim whose request was cancelled or crashed (never completed nor
+    /// released) can be taken again once its lease has run out.
+    ///
+    /// All three are times: `not_before` is `now` minus the replay window (24 h), `lease_cutoff`
+    /// is `now` minus the in-flight lease (the API uses 60 s); neither may be after `now`.
+    /// Race-safe: of two concurrent claims of a fresh key (or of an expired one) exactly one gets
     /// [`IdempotencyClaim::Claimed`], the other sees the winner's in-flight record.
+    ///
+    /// # Errors
+    /// [`Error::Storage`](crate::Error::Storage) if the database fails.
     async fn claim_idempotency_key(
         &self,
         org_id: OrgId,
@@ -261,6 +270,7 @@ pub trait IdempotencyStore: Send + Sync {
         fingerprint: &[u8; 32],
         now: Timestamp,
         not_before: Timestamp,
+        lease_cutoff: Timestamp,
     ) -> Result<IdempotencyClaim>;
 
     /// Stores the response of the claimed (in-flight) request. `NotFound(IdempotencyKey)` if the

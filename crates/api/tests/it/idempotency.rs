@@ -7,6 +7,7 @@ use axum::{
 };
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use tessera_api::idempotency::IN_FLIGHT_LEASE;
 
 use crate::helpers::{DbConn, Response, TestApp};
 
@@ -149,7 +150,14 @@ async fn a_retry_while_the_first_request_runs_gets_409() {
     let now = tessera_api::services::now();
     app.state
         .store
-        .claim_idempotency_key(org.id, "busy", &fingerprint, now, now - time::Duration::hours(24))
+        .claim_idempotency_key(
+            org.id,
+            "busy",
+            &fingerprint,
+            now,
+            now - time::Duration::hours(24),
+            now - IN_FLIGHT_LEASE,
+        )
         .await
         .unwrap();
     let r = post_with_key(&app, &key, "/v1/users", "busy", &body).await;

@@ -4,7 +4,8 @@
 //! Compiled once per backend (see the crate docs).
 //!
 //! A claim is one upsert: insert the in-flight row, or on a clash of `(org_id, key)` overwrite the
-//! existing row only if it is expired (created before `not_before`). The primary key decides the
+//! existing row only if it is expired (created before `not_before`) or an in-flight row whose
+//! lease ran out (no response, created before `lease_cutoff`). The primary key decides the
 //! race between two claims of a fresh key, so exactly one inserts. When the upsert writes nothing,
 //! the existing record is read in the same transaction, in which it cannot vanish: SQLite's
 //! `BEGIN IMMEDIATE` excludes other writers, and PostgreSQL's `on conflict do update` locks the
@@ -26,14 +27,16 @@ macro_rules! idempotency_key_columns {
     };
 }
 
-/// `$1` org_id, `$2` key, `$3` fingerprint, `$4` now, `$5` not_before. Returns a row if the key
-/// was claimed (inserted, or an expired record replaced with its response cleared), none if a
-/// record created at or after `not_before` exists.
+/// `$1` org_id, `$2` key, `$3` fingerprint, `$4` now, `$5` not_before, `$6` lease_cutoff. Returns
+/// a row if the key was claimed (inserted, or an expired record or an in-flight one past its lease
+/// replaced with its response cleared), none if a live record exists: a completed one created at
+/// or after `not_before`, or an in-flight one created at or after both.
 const CLAIM_IDEMPOTENCY_KEY: &str = "insert into idempotency_key (org_id, key, fingerprint, created_at) \
      values ($1, $2, $3, $4) \
      on conflict (org_id, key) do update set fingerprint = excluded.fingerprint, \
      created_at = excluded.created_at, status = null, response_body = null, user_token_id = null \
      where idempotency_key.created_at < $5 \
+     or (idempotency_key.status is null and idempotency_key.created_at < $6) \
      returning created_at";
 
 /// `$1` org_id, `$2` key.
@@ -61,6 +64,7 @@ impl IdempotencyStore for Backend {
         fingerprint: &[u8; 32],
         now: Timestamp,
         not_before: Timestamp,
+        lease_cutoff: Timestamp,
     ) -> Result<IdempotencyClaim> {
         let mut tx = self.begin_write().await.map_err(storage)?;
         let claimed: Option<(i64,)> = sqlx::query_as(CLAIM_IDEMPOTENCY_KEY)
@@ -69,6 +73,7 @@ impl IdempotencyStore for Backend {
             .bind(&fingerprint[..])
             .bind(micros(now))
             .bind(micros(not_before))
+            .bind(micros(lease_cutoff))
             .fetch_optional(&mut *tx)
             .await
             .map_err(storage)?;

@@ -1,5 +1,5 @@
 //! Idempotency keys: claiming, completing and releasing a key, replay of the stored response,
-//! expiry, tenant scoping, the race between concurrent claims, and purging.
+//! expiry, the in-flight lease, tenant scoping, the race between concurrent claims, and purging.
 
 use std::sync::Arc;
 use tessera_core::Entity;
@@ -15,6 +15,7 @@ contract!(
     complete_needs_an_in_flight_claim,
     release_frees_an_in_flight_claim_but_keeps_a_completed_record,
     an_expired_record_is_replaced_without_its_response,
+    an_in_flight_claim_past_its_lease_is_taken_again,
     keys_are_scoped_by_org_and_case_sensitive,
     concurrent_claims_of_a_fresh_key_have_one_winner,
     purge_deletes_only_records_older_than_the_cut_off,
@@ -23,12 +24,16 @@ contract!(
 /// The replay window used throughout: a record is live for 24 hours after its claim.
 const WINDOW_SECS: i64 = 24 * 3600;
 
+/// The in-flight lease used throughout (the API's): a claim without a response holds its key for
+/// 60 seconds.
+const LEASE_SECS: i64 = 60;
+
 const FP_A: [u8; 32] = [0xa1; 32];
 const FP_B: [u8; 32] = [0xb2; 32];
 
-/// Claims `key` at `t(secs)` with the 24-hour window.
+/// Claims `key` at `t(secs)` with the 24-hour window and the 60-second lease.
 async fn claim(s: &dyn Store, org: OrgId, key: &str, fp: &[u8; 32], secs: i64) -> IdempotencyClaim {
-    s.claim_idempotency_key(org, key, fp, t(secs), t(secs - WINDOW_SECS)).await.unwrap()
+    s.claim_idempotency_key(org, key, fp, t(secs), t(secs - WINDOW_SECS), t(secs - LEASE_SECS)).await.unwrap()
 }
 
 /// The record of a claim that must find one.
@@ -53,8 +58,8 @@ async fn claim_then_claim_again_sees_the_in_flight_record(db: &TestDb) {
     assert_eq!(claim(s, a.id, "k-1", &FP_A, 0).await, IdempotencyClaim::Claimed);
 
     // A retry (same fingerprint) and a different request (other fingerprint) both see the first
-    // claim, still in flight, with its own fingerprint and time.
-    for (fp, secs) in [(&FP_A, 1), (&FP_B, 2), (&FP_A, WINDOW_SECS)] {
+    // claim, still in flight, with its own fingerprint and time, up to the end of its lease.
+    for (fp, secs) in [(&FP_A, 1), (&FP_B, 2), (&FP_A, LEASE_SECS)] {
         let record = existing(claim(s, a.id, "k-1", fp, secs).await);
         let expected = IdempotencyRecord { key: "k-1".into(), fingerprint: FP_A, created_at: T0, response: None };
         assert_eq!(record, expected, "claimed with {fp:?} at +{secs}s");
@@ -133,7 +138,8 @@ async fn an_expired_record_is_replaced_without_its_response(db: &TestDb) {
     assert_eq!(claim(s, a.id, "stuck", &FP_A, 0).await, IdempotencyClaim::Claimed);
 
     // Created exactly at `not_before`: still live.
-    let at_edge = s.claim_idempotency_key(a.id, "done", &FP_B, t(WINDOW_SECS), T0).await.unwrap();
+    let at_edge =
+        s.claim_idempotency_key(a.id, "done", &FP_B, t(WINDOW_SECS), T0, t(WINDOW_SECS - LEASE_SECS)).await.unwrap();
     assert!(existing(at_edge).response.is_some());
 
     // One microsecond later it has expired: the key is claimed anew, in flight, with the new
@@ -141,7 +147,8 @@ async fn an_expired_record_is_replaced_without_its_response(db: &TestDb) {
     let later = t(WINDOW_SECS) + time::Duration::microseconds(1);
     let not_before = T0 + time::Duration::microseconds(1);
     for key in ["done", "stuck"] {
-        let claimed = s.claim_idempotency_key(a.id, key, &FP_B, later, not_before).await.unwrap();
+        let lease_cutoff = later - time::Duration::seconds(LEASE_SECS);
+        let claimed = s.claim_idempotency_key(a.id, key, &FP_B, later, not_before, lease_cutoff).await.unwrap();
         assert_eq!(claimed, IdempotencyClaim::Claimed, "{key}");
         let record = existing(claim(s, a.id, key, &FP_A, WINDOW_SECS + 1).await);
         let expected = IdempotencyRecord { key: key.into(), fingerprint: FP_B, created_at: later, response: None };
@@ -149,6 +156,38 @@ async fn an_expired_record_is_replaced_without_its_response(db: &TestDb) {
     }
     // The new claim is completable (it is in flight, not a leftover completed row).
     s.complete_idempotency_key(a.id, "done", &response(200)).await.unwrap();
+}
+
+async fn an_in_flight_claim_past_its_lease_is_taken_again(db: &TestDb) {
+    let s = db.store();
+    let (a, _) = org(s, "acme").await;
+    // Three claims at T0: one left in flight (its request was cancelled), one completed, and one
+    // in flight that a younger claim will still find.
+    for key in ["abandoned", "done", "young"] {
+        assert_eq!(claim(s, a.id, key, &FP_A, 0).await, IdempotencyClaim::Claimed, "{key}");
+    }
+    let stored = response(201);
+    s.complete_idempotency_key(a.id, "done", &stored).await.unwrap();
+
+    // Created exactly at the lease cut-off: the in-flight claim still holds its key.
+    let young = existing(claim(s, a.id, "young", &FP_B, LEASE_SECS).await);
+    assert_eq!((young.fingerprint, young.created_at, young.response), (FP_A, T0, None));
+
+    // Past its lease (but well inside the window) the abandoned claim is taken by the retry, which
+    // is now the in-flight claim (with its own fingerprint and time) and can complete.
+    let retry_at = LEASE_SECS + 1;
+    assert_eq!(claim(s, a.id, "abandoned", &FP_B, retry_at).await, IdempotencyClaim::Claimed);
+    let record = existing(claim(s, a.id, "abandoned", &FP_A, retry_at + 1).await);
+    let expected =
+        IdempotencyRecord { key: "abandoned".into(), fingerprint: FP_B, created_at: t(retry_at), response: None };
+    assert_eq!(record, expected, "the retry's claim, in flight under its new lease");
+    s.complete_idempotency_key(a.id, "abandoned", &response(200)).await.unwrap();
+
+    // A completed record is not leased: it replays for the whole window, to its last microsecond.
+    for secs in [retry_at, 3600, WINDOW_SECS] {
+        let record = existing(claim(s, a.id, "done", &FP_A, secs).await);
+        assert_eq!((record.created_at, record.response.as_ref()), (T0, Some(&stored)), "at +{secs}s");
+    }
 }
 
 async fn keys_are_scoped_by_org_and_case_sensitive(db: &TestDb) {
@@ -193,7 +232,12 @@ async fn concurrent_claims_of_a_fresh_key_have_one_winner(db: &TestDb) {
             let store = Arc::clone(&store);
             tokio::spawn(async move {
                 let fp = [i; 32];
-                (fp, store.claim_idempotency_key(a.id, "race", &fp, t(i64::from(i)), t(-WINDOW_SECS)).await)
+                (
+                    fp,
+                    store
+                        .claim_idempotency_key(a.id, "race", &fp, t(i64::from(i)), t(-WINDOW_SECS), t(-LEASE_SECS))
+                        .await,
+                )
             })
         })
         .collect();
@@ -208,7 +252,7 @@ async fn concurrent_claims_of_a_fresh_key_have_one_winner(db: &TestDb) {
     }
     assert_eq!(winners.len(), 1, "exactly one claim wins");
     assert_eq!(seen.len(), 15);
-    let stored = existing(claim(&*store, a.id, "race", &FP_A, 100).await);
+    let stored = existing(claim(&*store, a.id, "race", &FP_A, 20).await);
     assert_eq!((stored.fingerprint, stored.response.as_ref()), (winners[0], None));
     for record in seen {
         assert_eq!(record, stored, "every loser sees the winner's in-flight record");
@@ -234,7 +278,7 @@ async fn purge_deletes_only_records_older_than_the_cut_off(db: &TestDb) {
 
     // The purged keys are free (even with a window that would still cover them); the rest remain.
     for (org, key) in [(a.id, "a0"), (b.id, "b0")] {
-        let claimed = s.claim_idempotency_key(org, key, &FP_B, t(30), t(-WINDOW_SECS)).await.unwrap();
+        let claimed = s.claim_idempotency_key(org, key, &FP_B, t(30), t(-WINDOW_SECS), t(-LEASE_SECS)).await.unwrap();
         assert_eq!(claimed, IdempotencyClaim::Claimed, "{key}");
     }
     assert_eq!(existing(claim(s, a.id, "a10", &FP_B, 30).await).created_at, t(10));
