@@ -75,8 +75,8 @@ pub struct StorageArgs {
     pub data_dir: PathBuf,
     /// Master key (base64 of 32 bytes) that seals the orgs' private signing keys; every instance
     /// on one database needs the same. Default: `{data-dir}/master.key`, generated (mode 0600) on
-    /// first use. From the environment only: on the command line it would be visible to other
-    /// local users, so the flag is refused.
+    /// first use, and refused if group or others may read it. From the environment only: on the
+    /// command line it would be visible to other local users, so the flag is refused.
     #[arg(long, env = "TESSERA_MASTER_KEY", hide_env_values = true, global = true, value_name = "BASE64")]
     pub master_key: Option<SecretString>,
 }

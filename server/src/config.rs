@@ -28,33 +28,61 @@ pub fn master_key(given: Option<&SecretString>, data_dir: &Path, database_url: &
             path.display()
         );
     }
-    match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            return MasterKey::from_base64(&text).with_context(|| format!("master key file {}", path.display()))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    if let Some(key) = read_key_file(&path)? {
+        return Ok(key);
     }
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let key = MasterKey::generate()?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(&path) {
-        Ok(mut file) => {
-            file.write_all(key.to_base64().as_bytes())?;
-            file.sync_all()?;
+    // Written in full to a private temporary file (mode 0600) beside it, then linked into place
+    // only if no key file exists yet: no process ever reads a half-written key, and of processes
+    // starting at once exactly one key wins.
+    let mut file = tempfile::Builder::new()
+        .prefix(".master.key.")
+        .tempfile_in(data_dir)
+        .with_context(|| format!("creating a temporary file in {}", data_dir.display()))?;
+    file.write_all(key.to_base64().as_bytes())?;
+    file.as_file().sync_all()?;
+    match file.persist_noclobber(&path) {
+        Ok(_) => {
             tracing::info!(path = %path.display(), "generated a new master key; back it up: signing keys cannot be decrypted without it");
             Ok(key)
         }
-        // Another process created it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let text = std::fs::read_to_string(&path)?;
-            Ok(MasterKey::from_base64(&text)?)
+        // Another process linked its key first: use theirs.
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
+            read_key_file(&path)?.with_context(|| format!("master key file {} vanished", path.display()))
         }
-        Err(e) => Err(e).with_context(|| format!("writing {}", path.display())),
+        Err(e) => Err(e.error).with_context(|| format!("writing {}", path.display())),
     }
+}
+
+/// The master key in the file at `path`, or `None` if there is no such file.
+///
+/// # Errors
+/// A file that group or others may read (on Unix: any of the mode bits `0o077`), since that key
+/// may have leaked; a malformed key; a file that cannot be read.
+fn read_key_file(path: &Path) -> anyhow::Result<Option<MasterKey>> {
+    let metadata = match std::fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = metadata.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            bail!(
+                "master key file {} is readable by group or others (mode {mode:03o}); the key may have leaked: \
+                 run `chmod 600 {}` if it has not",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = metadata;
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    MasterKey::from_base64(&text).with_context(|| format!("master key file {}", path.display())).map(Some)
 }
 
 /// Where `serve` listens when neither `--listen` nor `TESSERA_LISTEN` says: 127.0.0.1:3000.
@@ -149,6 +177,48 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(data.join(MASTER_KEY_FILE)).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    /// Issue 14, finding 9: a key file others may read is a leaked key.
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_readable_by_group_or_others_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let key = master_key(None, dir.path(), "sqlite://x").unwrap().to_base64();
+        let path = dir.path().join(MASTER_KEY_FILE);
+        for mode in [0o640, 0o604, 0o644] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let err = master_key(None, dir.path(), "sqlite://x").err().map(|e| format!("{e:#}"));
+            let err = err.unwrap_or_else(|| panic!("mode {mode:o} was accepted"));
+            assert!(err.contains("readable by group or others") && err.contains("chmod 600"), "{err}");
+            assert!(!err.contains(&key), "the error shows the key: {err}");
+        }
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(master_key(None, dir.path(), "sqlite://x").unwrap().to_base64(), key);
+    }
+
+    /// Issue 14, finding 9: processes starting at once on a fresh data folder all get the one
+    /// key that was written, and none reads a half-written file.
+    #[test]
+    fn concurrent_first_starts_agree_on_one_key() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let start = std::sync::Arc::new(std::sync::Barrier::new(16));
+            let keys: Vec<String> = std::thread::scope(|scope| {
+                let runs: Vec<_> = (0..16)
+                    .map(|_| {
+                        let (start, data) = (start.clone(), dir.path().to_path_buf());
+                        scope.spawn(move || {
+                            start.wait();
+                            master_key(None, &data, "sqlite://x").map(|k| k.to_base64()).map_err(|e| format!("{e:#}"))
+                        })
+                    })
+                    .collect();
+                runs.into_iter().map(|run| run.join().unwrap().expect("every start gets a key")).collect()
+            });
+            assert!(keys.iter().all(|k| k == &keys[0]), "two different keys were handed out");
         }
     }
 
