@@ -62,7 +62,10 @@ test("a role change applies to the member's next request", async ({ browser }) =
   await expect(theirs.getByTestId("member-role")).toHaveText("viewer");
 
   await page.getByLabel(`Role of ${MEMBER.email}`, { exact: true }).selectOption("admin");
+  // Wait for the server's answer: reloading right after the click could cancel the call.
+  const saved = page.waitForResponse((r) => r.url().includes("/_fn/change_member_role"));
   await page.getByRole("button", { name: `Save role of ${MEMBER.email}` }).click();
+  await saved;
   await page.reload();
   await expect(page.getByLabel(`Role of ${MEMBER.email}`, { exact: true })).toHaveValue("admin");
 
