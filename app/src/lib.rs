@@ -29,6 +29,9 @@ use crate::pages::{KeysPage, MembersPage, NotFound, OverviewPage, SetupPage, Sig
 /// `options` come from the server (`tessera-server`'s `web::leptos_options`); they tell
 /// `HydrationScripts` where the client's `/pkg/tessera.{js,wasm}` are served.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // Every page's policy names the nonce of its inline scripts (see `security_headers`).
+    #[cfg(feature = "ssr")]
+    server_fns::context::set_content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en" class="h-full">

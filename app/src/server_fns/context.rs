@@ -102,7 +102,7 @@ pub fn check_origin() -> Result<(), AppError> {
 
 /// The session cookie of this request, if any.
 pub fn session_cookie() -> Option<String> {
-    parts().ok().and_then(|p| member_auth::session_token(&p.headers))
+    parts().ok().and_then(|p| member_auth::session_token(&p.headers, secure_cookies()))
 }
 
 /// The peer's IP address (the server runs with connect info).
@@ -114,6 +114,23 @@ pub fn client_ip() -> Option<IpAddr> {
 pub fn set_cookie(value: HeaderValue) {
     if let Some(res) = use_context::<ResponseOptions>() {
         res.append_header(header::SET_COOKIE, value);
+    }
+}
+
+/// Sets this page's `Content-Security-Policy` ([`tessera_api::security_headers::dashboard_policy`])
+/// with the nonce Leptos puts on the page's inline scripts (a new one per response). Called by
+/// the shell while it renders. Without a nonce (never seen) the page keeps the API's policy,
+/// which lets no script run: safe, and visible at once.
+pub fn set_content_security_policy() {
+    let (Some(res), Some(nonce)) = (use_context::<ResponseOptions>(), leptos::nonce::use_nonce()) else {
+        return;
+    };
+    // `cargo leptos watch` sets LEPTOS_WATCH; then the page also opens the live-reload socket.
+    let live_reload = std::env::var_os("LEPTOS_WATCH").is_some();
+    let policy = tessera_api::security_headers::dashboard_policy(&nonce, live_reload);
+    match HeaderValue::from_str(&policy) {
+        Ok(value) => res.insert_header(header::CONTENT_SECURITY_POLICY, value),
+        Err(_) => tracing::error!("dashboard: the page's nonce is not a valid header value"),
     }
 }
 

@@ -4,4 +4,5 @@
 // The page types of the whole app are deep, as in `tessera-server`'s main.rs.
 #![recursion_limit = "256"]
 
+mod headers;
 mod redirects;

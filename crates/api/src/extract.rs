@@ -100,7 +100,7 @@ impl FromRequestParts<AppState> for OrgMember {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = member_auth::session_token(&parts.headers)
+        let token = member_auth::session_token(&parts.headers, member_auth::secure_cookies(&state.config))
             .ok_or(ApiError::Unauthorized { code: "session_missing", detail: "sign in to the dashboard first" })?;
         let member = sessions::authenticate(state, &token)
             .await?

@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod member_auth;
 pub mod openapi;
 pub mod routes;
+pub mod security_headers;
 pub mod services;
 pub mod state;
 
@@ -58,9 +59,10 @@ pub fn router(state: AppState) -> Router {
 /// `Authorization` and cookies marked sensitive (never logged), an `x-request-id` (a UUID, or the
 /// caller's) set on the request and echoed on the response, and a tracing span per request with
 /// `method`, `path`, `request_id` and, once authenticated, `org_id` (and `member_id` for a
-/// dashboard member).
+/// dashboard member), and the caching and browser-protection headers of [`security_headers`].
 pub fn http_layers(router: Router) -> Router {
     router
+        .layer(middleware::from_fn(security_headers::security_headers))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");

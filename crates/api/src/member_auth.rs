@@ -1,6 +1,12 @@
 //! The HTTP side of dashboard sessions, shared by every server function: the session cookie
-//! (`HttpOnly`, `SameSite=Lax`, `Path=/`, `Secure` when the public URL is https) and the `Origin`
-//! check that refuses cross-site state-changing requests.
+//! (`HttpOnly`, `SameSite=Lax`, `Path=/`; when the public URL is https also `Secure` and named
+//! with the `__Host-` prefix) and the `Origin` check that refuses cross-site state-changing
+//! requests.
+//!
+//! The `__Host-` prefix (RFC 6265bis §4.1.3.2) makes browsers accept the cookie only with
+//! `Secure`, `Path=/` and no `Domain`, so a page on a sibling subdomain cannot plant or shadow a
+//! session cookie for Tessera's host. Over plain http (local use) browsers refuse prefixed
+//! cookies, so the cookie is then named [`SESSION_COOKIE`] without it.
 
 use axum::http::{header, HeaderMap, HeaderValue};
 use cookie::{time::Duration as CookieDuration, Cookie, SameSite};
@@ -16,9 +22,21 @@ pub fn secure_cookies(config: &ApiConfig) -> bool {
     config.public_url.starts_with("https://")
 }
 
+/// The session cookie's name with the `__Host-` prefix, used when cookies are `Secure`.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-tessera_session";
+
+/// The session cookie's name: [`SECURE_SESSION_COOKIE`] when `secure`, else [`SESSION_COOKIE`].
+pub fn session_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
+
 /// The `Set-Cookie` value that stores `token` for [`SESSION_ABSOLUTE_LIFETIME_SECONDS`].
 pub fn session_cookie(token: &SessionToken, secure: bool) -> HeaderValue {
-    let cookie = Cookie::build((SESSION_COOKIE, token.expose()))
+    let cookie = Cookie::build((session_cookie_name(secure), token.expose()))
         .http_only(true)
         .same_site(SameSite::Lax)
         .path("/")
@@ -30,7 +48,7 @@ pub fn session_cookie(token: &SessionToken, secure: bool) -> HeaderValue {
 
 /// The `Set-Cookie` value that removes the session cookie (sign-out).
 pub fn clear_session_cookie(secure: bool) -> HeaderValue {
-    let cookie = Cookie::build((SESSION_COOKIE, ""))
+    let cookie = Cookie::build((session_cookie_name(secure), ""))
         .http_only(true)
         .same_site(SameSite::Lax)
         .path("/")
@@ -40,15 +58,18 @@ pub fn clear_session_cookie(secure: bool) -> HeaderValue {
     HeaderValue::from_str(&cookie.to_string()).expect("fixed attributes are valid in a header")
 }
 
-/// The session cookie's value from the request's `Cookie` headers, if any.
-pub fn session_token(headers: &HeaderMap) -> Option<String> {
+/// The session cookie's value from the request's `Cookie` headers, if any: the cookie named
+/// [`session_cookie_name`]`(secure)`; over https one without the prefix is ignored (it may have
+/// been planted by a sibling subdomain).
+pub fn session_token(headers: &HeaderMap, secure: bool) -> Option<String> {
+    let name = session_cookie_name(secure);
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(Cookie::split_parse)
         .filter_map(std::result::Result::ok)
-        .find(|c| c.name() == SESSION_COOKIE)
+        .find(|c| c.name() == name)
         .map(|c| c.value().to_owned())
 }
 
@@ -57,7 +78,7 @@ pub fn session_token(headers: &HeaderMap) -> Option<String> {
 /// # Errors
 /// Storage errors.
 pub async fn member(state: &AppState, headers: &HeaderMap) -> Result<Option<SignedInMember>> {
-    match session_token(headers) {
+    match session_token(headers, secure_cookies(&state.config)) {
         Some(token) => sessions::authenticate(state, &token).await,
         None => Ok(None),
     }
@@ -127,7 +148,24 @@ mod tests {
         assert!(!session_cookie(&token, false).to_str().unwrap().contains("Secure"));
         assert!(clear_session_cookie(false).to_str().unwrap().contains("Max-Age=0"));
         let h = headers(&[("cookie", "a=b"), ("cookie", &format!("x=1; {SESSION_COOKIE}={}", token.expose()))]);
-        assert_eq!(session_token(&h).as_deref(), Some(token.expose()));
-        assert_eq!(session_token(&headers(&[("cookie", "a=b")])), None);
+        assert_eq!(session_token(&h, false).as_deref(), Some(token.expose()));
+        assert_eq!(session_token(&headers(&[("cookie", "a=b")]), false), None);
+    }
+
+    #[test]
+    fn over_https_the_cookie_is_host_prefixed_and_an_unprefixed_one_is_ignored() {
+        let token = SessionToken::generate(&mut rand::rngs::OsRng);
+        let set = session_cookie(&token, true).to_str().unwrap().to_owned();
+        assert!(set.starts_with(&format!("__Host-tessera_session={};", token.expose())), "{set}");
+        assert!(!set.contains("Domain"), "{set}");
+        assert!(clear_session_cookie(true).to_str().unwrap().starts_with("__Host-tessera_session=;"));
+        assert!(session_cookie(&token, false).to_str().unwrap().starts_with("tessera_session="));
+
+        // A sibling subdomain can set `tessera_session` for the parent domain; over https it is not
+        // a session cookie.
+        let planted = headers(&[("cookie", &format!("{SESSION_COOKIE}={}", token.expose()))]);
+        assert_eq!(session_token(&planted, true), None);
+        let h = headers(&[("cookie", &format!("{SESSION_COOKIE}=x; {SECURE_SESSION_COOKIE}={}", token.expose()))]);
+        assert_eq!(session_token(&h, true).as_deref(), Some(token.expose()));
     }
 }

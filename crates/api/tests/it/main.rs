@@ -8,6 +8,7 @@ mod claimr;
 mod dashboard;
 mod errors;
 mod fuzz;
+mod headers;
 mod helpers;
 mod idempotency;
 mod instances;
