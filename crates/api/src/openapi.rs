@@ -6,7 +6,7 @@ use utoipa::{
         path::{ParameterBuilder, ParameterIn},
         schema::{ObjectBuilder, Type},
         security::{Http, HttpAuthScheme, SecurityScheme},
-        Required,
+        ContentBuilder, Ref, RefOr, Required, ResponseBuilder,
     },
     Modify, OpenApi, ToSchema,
 };
@@ -86,15 +86,51 @@ pub struct FieldErrorDoc {
     message: String,
 }
 
-/// Completes the document once the routers have added their paths: every authenticated POST
-/// that changes something accepts an `Idempotency-Key` header (see [`crate::idempotency`]; the
-/// read-only ones ignore it and do not list it).
+/// Statuses any operation of a kind can answer, with what they mean, added by [`finish`] to every
+/// such operation that does not document them itself (the document is the contract: a generated
+/// client must know every status it can get).
+const COMMON_PROBLEMS: &[(Applies, &str, &str)] = &[
+    (Applies::Authenticated, "401", "Missing, malformed, unknown, revoked or expired API key"),
+    (Applies::Authenticated, "429", "Too many failed authentications from this client address; see `Retry-After`"),
+    (Applies::WithBody, "400", "The body is not JSON"),
+    (Applies::WithBody, "413", "The body is larger than 64 KiB"),
+    (Applies::WithBody, "415", "The body is not `Content-Type: application/json`"),
+    (Applies::WithBody, "422", "The body does not have the documented shape, or a field is invalid"),
+    (Applies::WithParameters, "400", "A malformed path or query parameter, or an unknown query parameter"),
+    (Applies::Idempotent, "400", "A malformed `Idempotency-Key`"),
+    (Applies::Idempotent, "409", "A request with this `Idempotency-Key` is still running; retry later"),
+    (Applies::Idempotent, "422", "This `Idempotency-Key` was used with another request"),
+    (Applies::Storage, "503", "The database is unavailable, or the request ran past the request timeout; retry later"),
+];
+
+/// Which operations a [`COMMON_PROBLEMS`] entry applies to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Applies {
+    /// Those that take an API key.
+    Authenticated,
+    /// Those with a request body.
+    WithBody,
+    /// Those with a path or query parameter.
+    WithParameters,
+    /// Those that accept an `Idempotency-Key`.
+    Idempotent,
+    /// Those that read the database (all but `/healthz`).
+    Storage,
+}
+
+/// `Idempotency-Key`: 1 to 255 printable ASCII characters without spaces (see
+/// [`crate::idempotency`]).
+pub const IDEMPOTENCY_KEY_PATTERN: &str = "^[!-~]{1,255}$";
+
+/// Completes the document once the routers have added their paths:
+/// - every authenticated POST that changes something accepts an `Idempotency-Key` header (see
+///   [`crate::idempotency`]; the read-only ones ignore it and do not list it), with its exact
+///   pattern;
+/// - every operation lists the [`COMMON_PROBLEMS`] that apply to it, as problem details.
 pub fn finish(openapi: &mut utoipa::openapi::OpenApi) {
     for (path, item) in openapi.paths.paths.iter_mut() {
-        if crate::idempotency::READ_ONLY_POSTS.contains(&path.as_str()) {
-            continue;
-        }
-        if let Some(post) = item.post.as_mut().filter(|op| op.security.is_some()) {
+        let read_only = crate::idempotency::READ_ONLY_POSTS.contains(&path.as_str());
+        if let Some(post) = item.post.as_mut().filter(|op| op.security.is_some() && !read_only) {
             let parameter = ParameterBuilder::new()
                 .name("Idempotency-Key")
                 .parameter_in(ParameterIn::Header)
@@ -104,9 +140,51 @@ pub fn finish(openapi: &mut utoipa::openapi::OpenApi) {
                      response again (same token, header `Idempotent-Replayed: true`); the same key with \
                      another request gets 422, and a retry while the first is running gets 409.",
                 ))
-                .schema(Some(ObjectBuilder::new().schema_type(Type::String).max_length(Some(255))))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .min_length(Some(1))
+                        .max_length(Some(255))
+                        .pattern(Some(IDEMPOTENCY_KEY_PATTERN)),
+                ))
                 .build();
             post.parameters.get_or_insert_with(Vec::new).push(parameter);
         }
+        let health = path == "/healthz";
+        for op in operations(item) {
+            let applies = |a: Applies| match a {
+                Applies::Authenticated => op.security.is_some(),
+                Applies::WithBody => op.request_body.is_some(),
+                Applies::WithParameters => op.parameters.as_ref().is_some_and(|ps| {
+                    ps.iter().any(|p| matches!(p.parameter_in, ParameterIn::Path | ParameterIn::Query))
+                }),
+                Applies::Idempotent => {
+                    op.parameters.as_ref().is_some_and(|ps| ps.iter().any(|p| p.name == "Idempotency-Key"))
+                }
+                Applies::Storage => !health,
+            };
+            let wanted: Vec<_> = COMMON_PROBLEMS.iter().filter(|(a, _, _)| applies(*a)).collect();
+            for (_, status, description) in wanted {
+                op.responses.responses.entry((*status).to_owned()).or_insert_with(|| problem_response(description));
+            }
+        }
     }
+}
+
+/// The operations of one path.
+fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch, &mut item.head, &mut item.options]
+        .into_iter()
+        .filter_map(Option::as_mut)
+}
+
+/// A response documented as a problem details body (RFC 9457, `application/problem+json`).
+fn problem_response(description: &str) -> RefOr<utoipa::openapi::Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            crate::error::PROBLEM_JSON,
+            ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+        )
+        .into()
 }

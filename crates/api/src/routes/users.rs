@@ -81,6 +81,7 @@ pub struct ListUsersIn {
     /// Exact platform.
     pub platform: Option<String>,
     /// Page size, 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// From a previous page's `next_cursor`.
     pub cursor: Option<String>,
@@ -193,8 +194,10 @@ async fn delete_user(
 #[into_params(parameter_in = Query)]
 pub struct ListTokensIn {
     /// `active`, `expired` or `revoked`.
+    #[param(pattern = "^(active|expired|revoked)$")]
     pub status: Option<String>,
     /// Page size, 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// From a previous page's `next_cursor`.
     pub cursor: Option<String>,
