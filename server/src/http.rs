@@ -25,7 +25,6 @@ use axum::Router;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -50,8 +49,8 @@ pub struct Limits {
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_secs(1);
 
 /// Serves `app` on `listener` until `signal` resolves, then stops accepting (see
-/// [`stop_accepting`]) and returns the open connections, already told to shut down gracefully:
-/// await [`GracefulShutdown::shutdown`] on the result to wait for them. Each request carries
+/// [`stop_accepting`]) and returns the open connections: [`Connections::shutdown`] tells them
+/// to finish and waits for them. Each request carries
 /// the peer's [`ConnectInfo<SocketAddr>`] in its extensions, as with axum's
 /// `into_make_service_with_connect_info`.
 ///
@@ -65,11 +64,11 @@ pub async fn serve(
     app: Router,
     limits: Limits,
     signal: impl Future<Output = ()>,
-) -> GracefulShutdown {
+) -> Connections {
     let mut builder = hyper::server::conn::http1::Builder::new();
     // The head deadline is the `Clock`'s (see the module's documentation), not hyper's.
     builder.header_read_timeout(None);
-    let server = Server { app, builder, limits, graceful: GracefulShutdown::new() };
+    let server = Server { app, builder, limits, shutdown: tokio::sync::watch::channel(()).0 };
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     tokio::pin!(signal);
     loop {
@@ -97,7 +96,23 @@ pub async fn serve(
         }
     }
     stop_accepting(listener, |stream, peer| server.spawn(stream, peer, None));
-    server.graceful
+    Connections(server.shutdown)
+}
+
+/// The connections of a stopped [`serve`].
+pub struct Connections(tokio::sync::watch::Sender<()>);
+
+impl Connections {
+    /// How many are open.
+    pub fn count(&self) -> usize {
+        self.0.receiver_count()
+    }
+
+    /// Tells every connection to finish (see [`serve_connection`]) and waits until all are closed.
+    pub async fn shutdown(self) {
+        let _ = self.0.send(());
+        self.0.closed().await;
+    }
 }
 
 /// An error of one connection that was gone before it was accepted (as `axum::serve` skips).
@@ -161,7 +176,8 @@ struct Server {
     app: Router,
     builder: hyper::server::conn::http1::Builder,
     limits: Limits,
-    graceful: GracefulShutdown,
+    /// Sends once, at shutdown; each connection task holds a receiver.
+    shutdown: tokio::sync::watch::Sender<()>,
 }
 
 impl Server {
@@ -169,6 +185,7 @@ impl Server {
     /// the connection closes.
     fn spawn(&self, stream: TcpStream, peer: SocketAddr, permit: Option<OwnedSemaphorePermit>) {
         let clock = Arc::new(Clock::new(self.limits));
+        let clock_of_connection = clock.clone();
         let io = TokioIo::new(TimedStream::new(stream, clock.clone()));
         let app = self.app.clone();
         let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
@@ -189,14 +206,46 @@ impl Server {
                 }))
             }
         });
-        let connection = self.graceful.watch(self.builder.serve_connection(io, service));
+        let connection = self.builder.serve_connection(io, service);
+        let (shutdown, clock) = (self.shutdown.subscribe(), clock_of_connection);
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            if let Err(e) = serve_connection(connection, &clock, shutdown).await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
             drop(permit);
         });
     }
+}
+
+/// Drives `connection` until it closes. Once `shutdown` fires it is told to finish (hyper's
+/// `graceful_shutdown`: an idle connection closes at once, one with a request in flight answers
+/// it with `Connection: close`), but not while it is reading a request's head: hyper would close
+/// a connection that has not yet read its first bytes, cutting a request the client has already
+/// sent. Such a connection is told once its head is in, or ends at the header-read deadline.
+async fn serve_connection<S>(
+    connection: hyper::server::conn::http1::Connection<TokioIo<TimedStream>, S>,
+    clock: &Clock,
+    mut shutdown: tokio::sync::watch::Receiver<()>,
+) -> hyper::Result<()>
+where
+    S: hyper::service::HttpService<Incoming>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S::ResBody: 'static,
+    <S::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut connection = std::pin::pin!(connection);
+    tokio::select! {
+        result = connection.as_mut() => return result,
+        _ = shutdown.changed() => {}
+    }
+    while let Phase::Head(_) = clock.get() {
+        tokio::select! {
+            result = connection.as_mut() => return result,
+            () = clock.head_read.notified() => {}
+        }
+    }
+    connection.as_mut().graceful_shutdown();
+    connection.await
 }
 
 /// Where a connection is, for its deadlines.
@@ -218,6 +267,8 @@ struct Clock {
     /// that the read is polled again and arms the idle deadline (hyper does not read again by
     /// itself when an answer ends).
     reader: Mutex<Option<std::task::Waker>>,
+    /// Notified when a request's head is in (for [`serve_connection`] at shutdown).
+    head_read: tokio::sync::Notify,
     limits: Limits,
 }
 
@@ -225,7 +276,7 @@ impl Clock {
     /// A new connection: its first head is due `header_read_timeout` from now.
     fn new(limits: Limits) -> Self {
         let phase = Mutex::new(Phase::Head(Instant::now() + limits.header_read_timeout));
-        Self { phase, reader: Mutex::new(None), limits }
+        Self { phase, reader: Mutex::new(None), head_read: tokio::sync::Notify::new(), limits }
     }
 
     fn set(&self, phase: Phase) {
@@ -247,6 +298,7 @@ impl Clock {
     /// hyper has read a whole head and calls the service.
     fn request_started(&self) {
         self.set(Phase::Busy);
+        self.head_read.notify_one();
     }
 
     /// The answer is over; the connection waits for the next request.
