@@ -106,7 +106,41 @@ pub struct ServeArgs {
     /// notices cannot be received.
     #[arg(long, env = "TESSERA_CACHE_TTL_SECONDS", value_name = "SECONDS", default_value_t = DEFAULT_CACHE_TTL_SECONDS, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub cache_ttl_seconds: u64,
+    /// Seconds a client has to send a request's whole head (request line and headers), from the
+    /// connection's accept or, on a kept-alive connection, from the next request's first byte;
+    /// a connection that has not sent it by then is closed without an answer (slowloris).
+    #[arg(long, env = "TESSERA_HEADER_READ_TIMEOUT_SECONDS", value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout_seconds: u64,
+    /// Seconds a request may take from its head's arrival to its answer (reading the body
+    /// included); past it the request is answered 503 `request_timeout` (problem+json) and its
+    /// work is cancelled. At most 59: below the 60 s lease of an in-flight idempotency key, so a
+    /// cancelled request has stopped before a retry with the same key may take its claim over.
+    #[arg(long, env = "TESSERA_REQUEST_TIMEOUT_SECONDS", value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=MAX_REQUEST_TIMEOUT_SECONDS))]
+    pub request_timeout_seconds: u64,
+    /// Seconds a kept-alive connection may wait, after an answer, for the next request's first
+    /// byte before it is closed; also how long an answer's write may make no progress (a client
+    /// that stops reading). Keep it above the idle timeout of a reverse proxy that reuses
+    /// connections to tessera, so that the proxy closes them first.
+    #[arg(long, env = "TESSERA_IDLE_TIMEOUT_SECONDS", value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub idle_timeout_seconds: u64,
+    /// Most client connections served at once. Further connections wait in the listen backlog
+    /// (the kernel holds them, unanswered) until one closes; none is accepted and dropped. Keep it
+    /// below the open-file limit (`ulimit -n`) less the database pool and a few files.
+    #[arg(long, env = "TESSERA_MAX_CONNECTIONS", value_name = "COUNT", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+    /// Seconds that SIGTERM or SIGINT leaves to finish: new connections are no longer taken,
+    /// requests in flight are answered and the last token rows committed, then tessera exits 0;
+    /// if that takes longer, it logs what was left and exits 1. Keep it at or above the request
+    /// timeout, so every request in flight is answered, and below the time the process manager
+    /// waits before SIGKILL (Kubernetes: `terminationGracePeriodSeconds`, default 30).
+    #[arg(long, env = "TESSERA_SHUTDOWN_TIMEOUT_SECONDS", value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub shutdown_timeout_seconds: u64,
 }
+
+/// Largest `--request-timeout-seconds`: 59, one second below
+/// [`tessera_api::idempotency::IN_FLIGHT_LEASE`] (60 s).
+pub const MAX_REQUEST_TIMEOUT_SECONDS: u64 =
+    tessera_api::idempotency::IN_FLIGHT_LEASE.whole_seconds().unsigned_abs() - 1;
 
 /// `--cache-ttl-seconds` when not given: the API's default, 1 second.
 pub const DEFAULT_CACHE_TTL_SECONDS: u64 = tessera_api::services::api_keys::KEY_CACHE_TTL.as_secs();

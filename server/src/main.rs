@@ -1,6 +1,6 @@
 //! The `tessera` binary: parses the command line and hands over to the command. Everything else
 //! lives in the modules: `cli` (flags), `config` (master key, public URL, logging), `commands`
-//! (administration), `serve` (the HTTP server), `web` (the dashboard's Leptos wiring).
+//! (administration), `serve` (the HTTP server), `http` (its accept loop and connection limits), `web` (the dashboard's Leptos wiring).
 
 // Leptos view types of the dashboard nest deeply; the default limit (128) is too low for them.
 #![recursion_limit = "256"]
@@ -8,6 +8,7 @@
 mod cli;
 mod commands;
 mod config;
+mod http;
 mod serve;
 mod web;
 

@@ -1,15 +1,20 @@
 //! `tessera serve`: the HTTP server with the REST API, the JWKS and the dashboard.
 
+use std::time::Duration;
+
 use anyhow::Context;
 
 use crate::cli::{ServeArgs, StorageArgs};
-use crate::{commands, config, web};
+use crate::{commands, config, http, web};
 
-/// Opens the database (creating and migrating it if needed), then serves until SIGINT/SIGTERM,
-/// finishing in-flight requests before exiting.
+/// Opens the database (creating and migrating it if needed), then serves until SIGINT/SIGTERM
+/// ([`http::serve`]: connection cap, header-read and idle timeouts; [`tessera_api::request_timeout`]).
+/// On the signal it takes no new connection, answers the requests in flight and commits the
+/// token rows handed to the writer ([`tessera_api::group_commit::TokenWriter::close`]), all
+/// within `--shutdown-timeout-seconds`.
 ///
 /// # Errors
-/// Configuration, database or bind failures.
+/// Configuration, database or bind failures; the shutdown deadline passing with work left.
 pub async fn run(args: ServeArgs, storage: StorageArgs) -> anyhow::Result<()> {
     let listen = config::listen_addr(args.listen, std::env::var("LEPTOS_SITE_ADDR").ok().as_deref())?;
     let public_url = config::public_url(args.public_url.as_deref(), listen)?;
@@ -22,12 +27,37 @@ pub async fn run(args: ServeArgs, storage: StorageArgs) -> anyhow::Result<()> {
     tokio::spawn(purge_idempotency_keys(state.store.clone()));
     tokio::spawn(purge_sessions(state.clone(), guard.clone()));
     let dashboard = web::router(web::leptos_options(listen, args.site_root), state.clone(), guard);
-    let app = tessera_api::http_layers(tessera_api::router(state).merge(dashboard));
+    let request_timeout = Duration::from_secs(args.request_timeout_seconds);
+    let app = tessera_api::router(state.clone()).merge(dashboard);
+    let app = tessera_api::http_layers(tessera_api::request_timeout(app, request_timeout));
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     log_serving(listen, &public_url, &storage.database_url);
-    // Connect info gives the dashboard's sign-in throttle the client's address.
-    let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(tessera_shutdown::signal()).await?;
+    let limits = http::Limits {
+        header_read_timeout: Duration::from_secs(args.header_read_timeout_seconds),
+        idle_timeout: Duration::from_secs(args.idle_timeout_seconds),
+        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+    };
+    // Each request carries `ConnectInfo<SocketAddr>`: the dashboard's sign-in throttle reads the
+    // client's address from it.
+    let connections = http::serve(listener, app, limits, tessera_shutdown::signal()).await;
+    let deadline = Duration::from_secs(args.shutdown_timeout_seconds);
+    tracing::info!(
+        connections = connections.count(),
+        deadline_seconds = deadline.as_secs(),
+        "shutting down: no new connections; finishing the requests in flight"
+    );
+    let finish = async {
+        connections.shutdown().await;
+        // No request is left to hand the writer a row; commit those it holds.
+        state.token_writer.close().await;
+    };
+    if tokio::time::timeout(deadline, finish).await.is_err() {
+        tracing::error!(
+            deadline_seconds = deadline.as_secs(),
+            "the shutdown deadline passed with requests or token rows unfinished; exiting anyway"
+        );
+        anyhow::bail!("shutdown deadline of {} s passed with work unfinished", deadline.as_secs());
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -10,7 +10,7 @@ use axum::{
         rejection::{JsonRejection, PathRejection, QueryRejection},
         Request,
     },
-    http::{header, HeaderValue, StatusCode},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -49,6 +49,11 @@ pub enum ApiError {
     /// No such route.
     #[error("route not found")]
     RouteNotFound,
+    /// The request was not answered within the request timeout ([`crate::request_timeout`]):
+    /// 503, the server being unable to handle it now (RFC 9110 §15.6.4). Not 408, which says
+    /// the client did not finish sending its request in time (§15.5.9).
+    #[error("the request was not answered within the request timeout")]
+    RequestTimeout,
 }
 
 /// The body fields of a problem, kept in response extensions until the middleware renders them.
@@ -105,6 +110,12 @@ impl ApiError {
             ApiError::Unauthorized { code, detail } => (StatusCode::UNAUTHORIZED, code, (*detail).into(), vec![]),
             ApiError::BadRequest { status, code, detail, errors } => (*status, code, detail.clone(), errors.clone()),
             ApiError::RouteNotFound => (StatusCode::NOT_FOUND, "route_not_found", "no such route".into(), vec![]),
+            ApiError::RequestTimeout => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "request_timeout",
+                "the request took too long and was cancelled; retry later".into(),
+                vec![],
+            ),
         }
     }
 }
@@ -168,8 +179,26 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 /// Middleware that adds the request id to problem bodies and logs 5xx causes once.
 /// Must run inside the layer that sets `x-request-id`.
 pub async fn problem_details(request: Request, next: Next) -> Response {
-    let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let mut response = next.run(request).await;
+    let request_id = request_id(request.headers());
+    with_problem_body(next.run(request).await, request_id)
+}
+
+/// The request's `x-request-id`, when it is text.
+fn request_id(headers: &HeaderMap) -> Option<String> {
+    headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+/// The answer of a request that ran past the request timeout (the error handler of
+/// [`crate::request_timeout`]'s layer): [`ApiError::RequestTimeout`] as problem details with the
+/// request id, its cause logged once. `_elapsed` is the timeout layer's error; the router under
+/// it never fails otherwise.
+pub async fn request_timed_out(headers: HeaderMap, _elapsed: axum::BoxError) -> Response {
+    with_problem_body(ApiError::RequestTimeout.into_response(), request_id(&headers))
+}
+
+/// Logs a 5xx's cause and renders the [`Problem`] a response carries (or a bare 405's) as its
+/// `application/problem+json` body with `request_id`.
+fn with_problem_body(mut response: Response, request_id: Option<String>) -> Response {
     if let Some(fault) = response.extensions_mut().remove::<ServerFault>() {
         tracing::error!(request_id = request_id.as_deref().unwrap_or("-"), cause = %fault.0, "request failed");
     }

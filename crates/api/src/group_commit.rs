@@ -25,9 +25,13 @@ struct Pending {
 }
 
 /// The handle requests use to insert token rows through the writer task. Cheap to share; the
-/// writer stops when the last handle is dropped.
+/// writer stops when the last handle is dropped, or at [`TokenWriter::close`].
 pub struct TokenWriter {
     queue: mpsc::Sender<Pending>,
+    /// Tells the writer to take no more rows and to commit those waiting.
+    closing: Arc<tokio::sync::Notify>,
+    /// The writer task, until [`TokenWriter::close`] waits for it.
+    task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl TokenWriter {
@@ -37,8 +41,23 @@ impl TokenWriter {
     /// Outside a Tokio runtime.
     pub fn spawn(store: Arc<dyn TokenStore>) -> Self {
         let (queue, rows) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(write_batches(store, rows));
-        Self { queue }
+        let closing = Arc::new(tokio::sync::Notify::new());
+        let task = tokio::spawn(write_batches(store, rows, closing.clone()));
+        Self { queue, closing, task: std::sync::Mutex::new(Some(task)) }
+    }
+
+    /// Stops taking rows (a later [`TokenWriter::insert`] fails as when the writer has
+    /// stopped), commits every row already handed over, answers their requests, and returns once
+    /// the writer has finished: what a graceful shutdown waits for before the process exits, so
+    /// that no batch is cut mid-commit. A second call returns at once.
+    pub async fn close(&self) {
+        self.closing.notify_one();
+        let task = self.task.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        if let Some(task) = task {
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "the token writer ended abnormally");
+            }
+        }
     }
 
     /// Inserts one token row of `org_id`, durably committed (with whatever other rows were
@@ -59,11 +78,27 @@ fn writer_stopped() -> Error {
 }
 
 /// The writer loop: waits for at least one row, takes every row waiting up to [`MAX_BATCH`],
-/// commits them together and answers each.
-async fn write_batches(store: Arc<dyn TokenStore>, mut queue: mpsc::Receiver<Pending>) {
+/// commits them together and answers each. When `closing` is notified, the queue is closed
+/// (no new rows) and the loop ends once the rows already queued are committed.
+async fn write_batches(
+    store: Arc<dyn TokenStore>,
+    mut queue: mpsc::Receiver<Pending>,
+    closing: Arc<tokio::sync::Notify>,
+) {
     let mut pending = Vec::with_capacity(MAX_BATCH);
     let mut rows = Vec::with_capacity(MAX_BATCH);
-    while queue.recv_many(&mut pending, MAX_BATCH).await > 0 {
+    loop {
+        let received = tokio::select! {
+            biased;
+            () = closing.notified() => {
+                queue.close();
+                continue;
+            }
+            received = queue.recv_many(&mut pending, MAX_BATCH) => received,
+        };
+        if received == 0 {
+            break;
+        }
         rows.extend(pending.iter().map(|p| (p.org_id, p.token.clone())));
         match store.insert_user_tokens(&rows).await {
             Ok(results) => {

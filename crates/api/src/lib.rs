@@ -55,6 +55,20 @@ pub fn router(state: AppState) -> Router {
         .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", doc))
 }
 
+/// Bounds how long a request of `router` may take, from its head's arrival to its answer
+/// (reading the body included): past `timeout` its handler is cancelled (dropped) and the answer
+/// is 503 `request_timeout` as problem details ([`error::request_timed_out`]). Apply it to the
+/// whole app inside [`http_layers`], so the answer carries the request id. Keep `timeout` below
+/// [`idempotency::IN_FLIGHT_LEASE`] (60 s): a cancelled request leaves its idempotency claim
+/// in flight, and a retry may take the claim over only once its handler is surely gone.
+pub fn request_timeout(router: Router, timeout: std::time::Duration) -> Router {
+    router.layer(
+        tower::ServiceBuilder::new()
+            .layer(axum::error_handling::HandleErrorLayer::new(error::request_timed_out))
+            .layer(tower::timeout::TimeoutLayer::new(timeout)),
+    )
+}
+
 /// Wraps the whole app (API and dashboard) in the HTTP layers every request goes through:
 /// `Authorization` and cookies marked sensitive (never logged), an `x-request-id` (a UUID, or the
 /// caller's) set on the request and echoed on the response, and a tracing span per request with

@@ -1,6 +1,6 @@
-//! The one shutdown signal of Tessera's processes: `tessera serve` passes it to axum's graceful
-//! shutdown, and `tessera-bench` stops its runs (and its child servers) on it. A crate of its own
-//! so that both depend on it without the benchmark depending on the server's crates.
+//! The one shutdown signal of Tessera's processes: `tessera serve` stops accepting and drains its
+//! connections on it, and `tessera-bench` stops its runs (and its child servers) on it. A crate of
+//! its own so that both depend on it without the benchmark depending on the server's crates.
 
 /// Resolves on the first SIGINT (Ctrl-C) or, on Unix, SIGTERM (what `kill`, systemd and
 /// container runtimes send). If a handler cannot be installed, that signal is simply not

@@ -114,7 +114,7 @@ fn keeps_every_answered_token_across_sigkill(database_url: &str, dir: &std::path
 }
 
 /// The `tessera` binary with its database and data directory set.
-fn tessera(database_url: &str, dir: &std::path::Path) -> Command {
+pub(crate) fn tessera(database_url: &str, dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
     cmd.env("TESSERA_DATABASE_URL", database_url)
         // Fixed, because issuers derive from it and the restarted server listens on another port.
@@ -125,27 +125,38 @@ fn tessera(database_url: &str, dir: &std::path::Path) -> Command {
     cmd
 }
 
-fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new().timeout(Duration::from_secs(10)).build()
+/// A client that opens a connection per request (keeps none idle: a kept-alive connection would
+/// hold a slot under the server's connection cap).
+pub(crate) fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new().timeout(Duration::from_secs(10)).max_idle_connections(0).build()
 }
 
 /// A running `tessera serve` on a free port.
-struct Server {
-    child: Child,
-    base: String,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) base: String,
+    /// `127.0.0.1:{port}`.
+    pub(crate) addr: String,
     agent: ureq::Agent,
 }
 
 impl Server {
-    fn start(database_url: &str, dir: &std::path::Path) -> Self {
+    pub(crate) fn start(database_url: &str, dir: &std::path::Path) -> Self {
+        Self::start_with(database_url, dir, &[])
+    }
+
+    /// Started with these extra environment variables (settings).
+    pub(crate) fn start_with(database_url: &str, dir: &std::path::Path, env: &[(&str, &str)]) -> Self {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let addr = format!("127.0.0.1:{port}");
         let child = tessera(database_url, dir)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["serve", "--listen", &addr])
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut server = Self { child, base: format!("http://127.0.0.1:{port}"), agent: agent() };
+        let mut server = Self { child, base: format!("http://{addr}"), addr, agent: agent() };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if server.agent.get(&format!("{}/readyz", server.base)).call().is_ok() {
@@ -162,7 +173,7 @@ impl Server {
     }
 
     /// The JSON body of a successful POST; panics on any failure.
-    fn post(&self, path: &str, key: &str, body: &str) -> serde_json::Value {
+    pub(crate) fn post(&self, path: &str, key: &str, body: &str) -> serde_json::Value {
         let resp = self
             .agent
             .post(&format!("{}{path}", self.base))

@@ -2,7 +2,9 @@
 //! stdout and stderr, exit codes, and that the API key exists only on the creator's stdout.
 
 mod durability;
+mod limits;
 mod settings;
+mod shutdown;
 
 use std::path::Path;
 use std::process::{Command, Output};

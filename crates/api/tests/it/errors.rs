@@ -118,3 +118,41 @@ async fn a_malformed_slug_on_the_jwks_path_is_an_unknown_org_without_a_query() {
         jwks(&app, slug).await.assert_problem(404, "org_not_found");
     }
 }
+
+#[tokio::test]
+async fn a_request_past_the_request_timeout_is_answered_503_problem_json() {
+    use axum::{body::Body, http::Request, routing::get, Router};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    // A test-only router: one handler that never finishes in time, one that answers at once.
+    let routes = Router::new()
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                "late"
+            }),
+        )
+        .route("/fast", get(|| async { "on time" }));
+    let app = tessera_api::http_layers(tessera_api::request_timeout(routes, std::time::Duration::from_millis(300)));
+
+    let fast = app.clone().oneshot(Request::get("/fast").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(fast.status(), StatusCode::OK, "a request within the timeout is answered as usual");
+
+    let started = std::time::Instant::now();
+    let slow = app.oneshot(Request::get("/slow").body(Body::empty()).unwrap()).await.unwrap();
+    let waited = started.elapsed();
+    assert_eq!(slow.status(), StatusCode::SERVICE_UNAVAILABLE, "answered after {waited:?}");
+    assert!(
+        waited < std::time::Duration::from_secs(5),
+        "answered when the timeout passed, not after the handler: {waited:?}"
+    );
+    let content_type = slow.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let request_id = slow.headers().get("x-request-id").expect("x-request-id").to_str().unwrap().to_owned();
+    let body: Value = serde_json::from_slice(&slow.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(body["code"], "request_timeout", "{body}");
+    assert_eq!(body["status"], 503);
+    assert_eq!(body["request_id"], request_id.as_str());
+}

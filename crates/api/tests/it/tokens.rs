@@ -280,3 +280,48 @@ async fn a_token_row_read_before_a_revocation_is_not_used_after_it() {
     let other = tessera_core::OrgId(uuid::Uuid::now_v7());
     assert!(rows.get(store, other, id).await.unwrap().is_none(), "another org never gets the row");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_the_token_writer_commits_every_row_handed_to_it_and_refuses_later_ones() {
+    let app = std::sync::Arc::new(TestApp::new().await);
+    let org = app.with_org("acme").await;
+    let key = app.with_api_key(&org).await;
+    let user = app.post("/v1/users", &key, json!({"platform": "web", "account": "u1"})).await;
+    let body = json!({"user": user.body["id"], "ttl_seconds": 3600});
+
+    // Many issues in flight, then the writer is closed under them (as a shutdown does).
+    let issues: Vec<_> = (0..200)
+        .map(|_| {
+            let (app, key, body) = (app.clone(), key.clone(), body.clone());
+            tokio::spawn(async move { app.post("/v1/user-tokens", &key, body).await })
+        })
+        .collect();
+    while !issues.iter().any(|issue| issue.is_finished()) {
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    app.state.token_writer.close().await;
+    // Once `close` returns, every batch is committed: nothing is added after it.
+    let tokens_of_user = format!("/v1/users/{}/tokens?limit=200", user.body["id"].as_str().unwrap());
+    let stored_at_close = app.get(&tokens_of_user, &key).await.body["data"].as_array().unwrap().len();
+    let mut answered = Vec::new();
+    for issue in issues {
+        let r = issue.await.unwrap();
+        match r.status {
+            StatusCode::CREATED => answered.push(r.body["user_token"].as_str().unwrap().to_owned()),
+            // Handed over after the close: refused, never half-done.
+            _ => r.assert_problem(503, "storage_unavailable"),
+        }
+    }
+    assert!(!answered.is_empty(), "some tokens were issued before the close");
+    let stored = app.get(&tokens_of_user, &key).await.body["data"].as_array().unwrap().len();
+    assert_eq!(
+        (stored_at_close, stored),
+        (answered.len(), answered.len()),
+        "rows at the close, rows at the end, answered 201"
+    );
+    for token in &answered {
+        assert_eq!(app.introspect(&key, token).await["active"], true, "an answered token is stored");
+    }
+    app.post("/v1/user-tokens", &key, body).await.assert_problem(503, "storage_unavailable");
+    app.state.token_writer.close().await; // a second close returns at once
+}
