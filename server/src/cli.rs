@@ -106,6 +106,37 @@ pub struct ServeArgs {
     /// notices cannot be received.
     #[arg(long, env = "TESSERA_CACHE_TTL_SECONDS", value_name = "SECONDS", default_value_t = DEFAULT_CACHE_TTL_SECONDS, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub cache_ttl_seconds: u64,
+    /// Reverse proxies whose forwarding header gives the client's address: comma-separated
+    /// networks in CIDR notation or single addresses, e.g. `10.0.0.0/8,2001:db8::/32`. Failed
+    /// sign-ins and failed API-key authentications are throttled per client address: without
+    /// this, behind a proxy every client has the proxy's address. A request from a listed peer is
+    /// taken to come from the right-most address in `--forwarded-header` that is not listed;
+    /// from any other peer the header is ignored. Default: none (the socket peer is the client).
+    #[arg(long, env = "TESSERA_TRUSTED_PROXIES", value_name = "CIDR,...", value_delimiter = ',', value_parser = tessera_api::client_addr::parse_network)]
+    pub trusted_proxies: Vec<tessera_api::client_addr::IpNet>,
+    /// The header the trusted proxies write the client's address to: `x-forwarded-for`, or
+    /// `forwarded` (RFC 7239 `for=`). Only this one is read: a proxy passes the other one through
+    /// from the client unchanged.
+    #[arg(long, env = "TESSERA_FORWARDED_HEADER", value_enum, default_value = "x-forwarded-for")]
+    pub forwarded_header: ForwardedHeaderArg,
+}
+
+/// `--forwarded-header`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ForwardedHeaderArg {
+    /// `X-Forwarded-For: client, proxy1, …`.
+    XForwardedFor,
+    /// `Forwarded: for=client, for=proxy1, …` (RFC 7239).
+    Forwarded,
+}
+
+impl From<ForwardedHeaderArg> for tessera_api::client_addr::ForwardedHeader {
+    fn from(arg: ForwardedHeaderArg) -> Self {
+        match arg {
+            ForwardedHeaderArg::XForwardedFor => Self::XForwardedFor,
+            ForwardedHeaderArg::Forwarded => Self::Forwarded,
+        }
+    }
 }
 
 /// `--cache-ttl-seconds` when not given: the API's default, 1 second.

@@ -15,6 +15,10 @@ pub async fn run(args: ServeArgs, storage: StorageArgs) -> anyhow::Result<()> {
     let public_url = config::public_url(args.public_url.as_deref(), listen)?;
     let api = tessera_api::ApiConfig {
         cache_ttl: std::time::Duration::from_secs(args.cache_ttl_seconds),
+        trusted_proxies: tessera_api::client_addr::TrustedProxies {
+            networks: args.trusted_proxies.clone(),
+            header: args.forwarded_header.into(),
+        },
         ..tessera_api::ApiConfig::new(&public_url)
     };
     let state = commands::state(&storage, api).await?;
@@ -25,7 +29,7 @@ pub async fn run(args: ServeArgs, storage: StorageArgs) -> anyhow::Result<()> {
     let app = tessera_api::http_layers(tessera_api::router(state).merge(dashboard));
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     log_serving(listen, &public_url, &storage.database_url);
-    // Connect info gives the dashboard's sign-in throttle the client's address.
+    // Connect info gives the failure throttles (sign-in, API keys) the peer's address.
     let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, service).with_graceful_shutdown(tessera_shutdown::signal()).await?;
     tracing::info!("stopped");
@@ -47,7 +51,8 @@ async fn purge_idempotency_keys(store: std::sync::Arc<dyn tessera_core::Store>) 
     }
 }
 
-/// Every hour, deletes ended dashboard sessions and forgets stale sign-in throttle state.
+/// Every hour, deletes ended dashboard sessions and forgets stale throttle state (sign-in, API
+/// keys).
 async fn purge_sessions(
     state: tessera_api::AppState,
     guard: std::sync::Arc<tessera_api::services::sign_in::SignInGuard>,
@@ -56,6 +61,7 @@ async fn purge_sessions(
     loop {
         every_hour.tick().await;
         guard.forget_old();
+        state.api_key_failures.forget_old();
         match tessera_api::services::sessions::purge_expired(&state).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "ended dashboard sessions removed"),

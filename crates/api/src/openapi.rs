@@ -90,6 +90,14 @@ pub struct FieldErrorDoc {
 /// that changes something accepts an `Idempotency-Key` header (see [`crate::idempotency`]; the
 /// read-only ones ignore it and do not list it).
 pub fn finish(openapi: &mut utoipa::openapi::OpenApi) {
+    // Every operation that takes an API key answers 429 while the caller's address has failed
+    // to authenticate too often (see `services::api_keys::authenticate`).
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+        for op in operations.into_iter().flatten().filter(|op| op.security.is_some()) {
+            op.responses.responses.entry("429".into()).or_insert_with(|| too_many_failed_authentications().into());
+        }
+    }
     for (path, item) in openapi.paths.paths.iter_mut() {
         if crate::idempotency::READ_ONLY_POSTS.contains(&path.as_str()) {
             continue;
@@ -109,4 +117,26 @@ pub fn finish(openapi: &mut utoipa::openapi::OpenApi) {
             post.parameters.get_or_insert_with(Vec::new).push(parameter);
         }
     }
+}
+
+/// The 429 of an operation that takes an API key, with its `Retry-After` header.
+fn too_many_failed_authentications() -> utoipa::openapi::Response {
+    use utoipa::openapi::{content::ContentBuilder, header::HeaderBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(
+            "Too many failed authentications from this client address recently (50, then one more per \
+             second); refused before the key is looked up. `code`: `too_many_failed_authentications`.",
+        )
+        .header(
+            "Retry-After",
+            HeaderBuilder::new()
+                .schema(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)))
+                .description(Some("Seconds until the address may try again."))
+                .build(),
+        )
+        .content(
+            "application/problem+json",
+            ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+        )
+        .build()
 }
