@@ -271,6 +271,21 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_are_a_comma_separated_list_of_networks() {
+        let parse = |args: &[&str]| Cli::try_parse_from([&["tessera", "serve"], args].concat());
+        let cli = parse(&["--trusted-proxies", "10.0.0.0/8, 192.0.2.1,2001:db8::/32"]).unwrap();
+        let Some(Command::Serve(serve)) = cli.command else { panic!("not serve") };
+        let nets: Vec<String> = serve.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(nets, ["10.0.0.0/8", "192.0.2.1/32", "2001:db8::/32"]);
+        assert!(matches!(serve.forwarded_header, ForwardedHeaderArg::XForwardedFor));
+        let err = parse(&["--trusted-proxies", "10.0.0.0/8,proxy.local"]).unwrap_err().to_string();
+        assert!(err.contains("`proxy.local` is not an IP network"), "{err}");
+        let cli = parse(&["--forwarded-header", "forwarded"]).unwrap();
+        let Some(Command::Serve(serve)) = cli.command else { panic!("not serve") };
+        assert!(serve.trusted_proxies.is_empty() && matches!(serve.forwarded_header, ForwardedHeaderArg::Forwarded));
+    }
+
+    #[test]
     fn the_command_line_is_well_formed() {
         Cli::command().debug_assert();
     }

@@ -109,7 +109,7 @@ impl MasterKey {
         // Decrypted in place, and never copied out: the one buffer is wiped on drop.
         let mut buf = Zeroizing::new(ciphertext.to_vec());
         let plain_len =
-            self.aead().open_in_place(nonce, Aad::from(context), &mut *buf).map_err(|_| MasterKeyError::Open)?.len();
+            self.aead().open_in_place(nonce, Aad::from(context), &mut buf).map_err(|_| MasterKeyError::Open)?.len();
         buf.truncate(plain_len);
         Ok(buf)
     }
