@@ -24,6 +24,8 @@ pub enum AppError {
     TooManyAttempts(u64),
     /// The database is unavailable; retry later.
     Unavailable,
+    /// The server is too busy verifying other sign-ins; retry after this many seconds.
+    Busy(u64),
     /// A server-side bug; details are in the server's log.
     Internal,
     /// The call itself failed (network, encoding, server function plumbing).
@@ -49,6 +51,7 @@ impl AppError {
             AppError::WrongCredentials => "Wrong email or password.".into(),
             AppError::TooManyAttempts(s) => format!("Too many failed sign-ins. Try again in {s} seconds."),
             AppError::Unavailable => "The database is unavailable. Try again in a moment.".into(),
+            AppError::Busy(s) => format!("The server is busy. Try again in {s} seconds."),
             AppError::Internal => "Something went wrong on the server.".into(),
             AppError::Request(_) => "The server could not be reached. Try again.".into(),
         }

@@ -135,6 +135,37 @@ pub struct ServeArgs {
     /// waits before SIGKILL (Kubernetes: `terminationGracePeriodSeconds`, default 30).
     #[arg(long, env = "TESSERA_SHUTDOWN_TIMEOUT_SECONDS", value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub shutdown_timeout_seconds: u64,
+    /// Reverse proxies whose forwarding header gives the client's address: comma-separated
+    /// networks in CIDR notation or single addresses, e.g. `10.0.0.0/8,2001:db8::/32`. Failed
+    /// sign-ins and failed API-key authentications are throttled per client address: without
+    /// this, behind a proxy every client has the proxy's address. A request from a listed peer is
+    /// taken to come from the right-most address in `--forwarded-header` that is not listed;
+    /// from any other peer the header is ignored. Default: none (the socket peer is the client).
+    #[arg(long, env = "TESSERA_TRUSTED_PROXIES", value_name = "CIDR,...", value_delimiter = ',', value_parser = tessera_api::client_addr::parse_network)]
+    pub trusted_proxies: Vec<tessera_api::client_addr::IpNet>,
+    /// The header the trusted proxies write the client's address to: `x-forwarded-for`, or
+    /// `forwarded` (RFC 7239 `for=`). Only this one is read: a proxy passes the other one through
+    /// from the client unchanged.
+    #[arg(long, env = "TESSERA_FORWARDED_HEADER", value_enum, default_value = "x-forwarded-for")]
+    pub forwarded_header: ForwardedHeaderArg,
+}
+
+/// `--forwarded-header`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ForwardedHeaderArg {
+    /// `X-Forwarded-For: client, proxy1, …`.
+    XForwardedFor,
+    /// `Forwarded: for=client, for=proxy1, …` (RFC 7239).
+    Forwarded,
+}
+
+impl From<ForwardedHeaderArg> for tessera_api::client_addr::ForwardedHeader {
+    fn from(arg: ForwardedHeaderArg) -> Self {
+        match arg {
+            ForwardedHeaderArg::XForwardedFor => Self::XForwardedFor,
+            ForwardedHeaderArg::Forwarded => Self::Forwarded,
+        }
+    }
 }
 
 /// Largest `--request-timeout-seconds`: 59, one second below
@@ -271,6 +302,21 @@ mod tests {
         assert_eq!(check(&add), Ok(()));
         assert_eq!(check(&["tessera", "serve", "--listen", "127.0.0.1:3000"]), Ok(()));
         assert_eq!(check(&["tessera"]), Ok(()));
+    }
+
+    #[test]
+    fn trusted_proxies_are_a_comma_separated_list_of_networks() {
+        let parse = |args: &[&str]| Cli::try_parse_from([&["tessera", "serve"], args].concat());
+        let cli = parse(&["--trusted-proxies", "10.0.0.0/8, 192.0.2.1,2001:db8::/32"]).unwrap();
+        let Some(Command::Serve(serve)) = cli.command else { panic!("not serve") };
+        let nets: Vec<String> = serve.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(nets, ["10.0.0.0/8", "192.0.2.1/32", "2001:db8::/32"]);
+        assert!(matches!(serve.forwarded_header, ForwardedHeaderArg::XForwardedFor));
+        let err = parse(&["--trusted-proxies", "10.0.0.0/8,proxy.local"]).unwrap_err().to_string();
+        assert!(err.contains("`proxy.local` is not an IP network"), "{err}");
+        let cli = parse(&["--forwarded-header", "forwarded"]).unwrap();
+        let Some(Command::Serve(serve)) = cli.command else { panic!("not serve") };
+        assert!(serve.trusted_proxies.is_empty() && matches!(serve.forwarded_header, ForwardedHeaderArg::Forwarded));
     }
 
     #[test]

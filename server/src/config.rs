@@ -81,7 +81,9 @@ fn read_key_file(path: &Path) -> anyhow::Result<Option<MasterKey>> {
     }
     #[cfg(not(unix))]
     let _ = metadata;
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    // The file's text is the key: wiped once parsed.
+    let text =
+        zeroize::Zeroizing::new(std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?);
     MasterKey::from_base64(&text).with_context(|| format!("master key file {}", path.display())).map(Some)
 }
 
@@ -193,7 +195,7 @@ mod tests {
             let err = master_key(None, dir.path(), "sqlite://x").err().map(|e| format!("{e:#}"));
             let err = err.unwrap_or_else(|| panic!("mode {mode:o} was accepted"));
             assert!(err.contains("readable by group or others") && err.contains("chmod 600"), "{err}");
-            assert!(!err.contains(&key), "the error shows the key: {err}");
+            assert!(!err.contains(key.as_str()), "the error shows the key: {err}");
         }
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert_eq!(master_key(None, dir.path(), "sqlite://x").unwrap().to_base64(), key);
@@ -212,7 +214,9 @@ mod tests {
                         let (start, data) = (start.clone(), dir.path().to_path_buf());
                         scope.spawn(move || {
                             start.wait();
-                            master_key(None, &data, "sqlite://x").map(|k| k.to_base64()).map_err(|e| format!("{e:#}"))
+                            master_key(None, &data, "sqlite://x")
+                                .map(|k| k.to_base64().to_string())
+                                .map_err(|e| format!("{e:#}"))
                         })
                     })
                     .collect();
@@ -226,7 +230,7 @@ mod tests {
     fn a_given_master_key_wins_and_no_file_is_written() {
         let dir = tempfile::tempdir().unwrap();
         let key = MasterKey::generate().unwrap().to_base64();
-        let given = SecretString::from(key.clone());
+        let given = SecretString::from(key.to_string());
         assert_eq!(master_key(Some(&given), dir.path(), "sqlite://x").unwrap().to_base64(), key);
         assert!(!dir.path().join(MASTER_KEY_FILE).exists());
         let err = master_key(Some(&SecretString::from("c2hvcnQ=")), dir.path(), "sqlite://x").unwrap_err();

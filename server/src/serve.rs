@@ -20,6 +20,10 @@ pub async fn run(args: ServeArgs, storage: StorageArgs) -> anyhow::Result<()> {
     let public_url = config::public_url(args.public_url.as_deref(), listen)?;
     let api = tessera_api::ApiConfig {
         cache_ttl: std::time::Duration::from_secs(args.cache_ttl_seconds),
+        trusted_proxies: tessera_api::client_addr::TrustedProxies {
+            networks: args.trusted_proxies.clone(),
+            header: args.forwarded_header.into(),
+        },
         ..tessera_api::ApiConfig::new(&public_url)
     };
     let state = commands::state(&storage, api).await?;
@@ -37,8 +41,8 @@ pub async fn run(args: ServeArgs, storage: StorageArgs) -> anyhow::Result<()> {
         idle_timeout: Duration::from_secs(args.idle_timeout_seconds),
         max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
     };
-    // Each request carries `ConnectInfo<SocketAddr>`: the dashboard's sign-in throttle reads the
-    // client's address from it.
+    // Each request carries `ConnectInfo<SocketAddr>`: the failure throttles (sign-in, API keys)
+    // read the peer's address from it.
     let connections = http::serve(listener, app, limits, tessera_shutdown::signal()).await;
     let deadline = Duration::from_secs(args.shutdown_timeout_seconds);
     tracing::info!(
@@ -77,7 +81,8 @@ async fn purge_idempotency_keys(store: std::sync::Arc<dyn tessera_core::Store>) 
     }
 }
 
-/// Every hour, deletes ended dashboard sessions and forgets stale sign-in throttle state.
+/// Every hour, deletes ended dashboard sessions and forgets stale throttle state (sign-in, API
+/// keys).
 async fn purge_sessions(
     state: tessera_api::AppState,
     guard: std::sync::Arc<tessera_api::services::sign_in::SignInGuard>,
@@ -86,6 +91,7 @@ async fn purge_sessions(
     loop {
         every_hour.tick().await;
         guard.forget_old();
+        state.api_key_failures.forget_old();
         match tessera_api::services::sessions::purge_expired(&state).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "ended dashboard sessions removed"),

@@ -2,17 +2,14 @@
 //! request's member (the [`OrgMember`] extractor) and origin, cookies, how a page rendered on the
 //! server redirects, and how a plain (no-JavaScript) form post learns about its errors.
 
-use std::{net::IpAddr, net::SocketAddr, sync::Arc};
+use std::{net::IpAddr, sync::Arc};
 
-use axum::{
-    extract::ConnectInfo,
-    http::{header, request::Parts, HeaderValue, StatusCode},
-};
+use axum::http::{header, request::Parts, HeaderValue, StatusCode};
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 use tessera_api::{
-    extract::OrgMember, member_auth, services::sessions::SignedInMember, services::sign_in::SignInGuard, ApiError,
-    AppState,
+    client_addr::ClientAddr, extract::OrgMember, member_auth, services::sessions::SignedInMember,
+    services::sign_in::SignInGuard, ApiError, AppState,
 };
 use tessera_core::Role;
 
@@ -105,9 +102,11 @@ pub fn session_cookie() -> Option<String> {
     parts().ok().and_then(|p| member_auth::session_token(&p.headers, secure_cookies()))
 }
 
-/// The peer's IP address (the server runs with connect info).
+/// The client's IP address: the socket peer's (the server runs with connect info), or the one a
+/// trusted proxy forwarded (see [`tessera_api::client_addr`]).
 pub fn client_ip() -> Option<IpAddr> {
-    parts().ok()?.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+    let (state, parts) = (state().ok()?, parts().ok()?);
+    ClientAddr::from_parts(&parts, &state.config).0
 }
 
 /// Adds a `Set-Cookie` header to the response.
@@ -189,6 +188,10 @@ pub fn see_other(path: &str) {
 pub fn set_status(e: &AppError) {
     if let Some(res) = use_context::<ResponseOptions>() {
         res.set_status(status(e));
+        // RFC 9110 §10.2.3: when to try again, for a 429 or a 503 that knows.
+        if let AppError::TooManyAttempts(seconds) | AppError::Busy(seconds) = e {
+            res.insert_header(header::RETRY_AFTER, HeaderValue::from(*seconds));
+        }
     }
 }
 
@@ -202,7 +205,7 @@ fn status(e: &AppError) -> StatusCode {
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
         AppError::Request(_) => StatusCode::BAD_REQUEST,
-        AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::Unavailable | AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

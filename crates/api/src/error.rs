@@ -46,6 +46,16 @@ pub enum ApiError {
         /// Offending fields, when known.
         errors: Vec<FieldError>,
     },
+    /// Too many failed attempts from the client recently (429 with `Retry-After`, RFC 6585 §4).
+    #[error("too many requests: {detail}")]
+    TooManyRequests {
+        /// Stable code, e.g. `"too_many_failed_authentications"`.
+        code: &'static str,
+        /// Human-readable reason.
+        detail: String,
+        /// Seconds until the client may try again (the `Retry-After` header, RFC 9110 §10.2.3).
+        retry_after_seconds: u64,
+    },
     /// No such route.
     #[error("route not found")]
     RouteNotFound,
@@ -109,6 +119,9 @@ impl ApiError {
             },
             ApiError::Unauthorized { code, detail } => (StatusCode::UNAUTHORIZED, code, (*detail).into(), vec![]),
             ApiError::BadRequest { status, code, detail, errors } => (*status, code, detail.clone(), errors.clone()),
+            ApiError::TooManyRequests { code, detail, .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, code, detail.clone(), vec![])
+            }
             ApiError::RouteNotFound => (StatusCode::NOT_FOUND, "route_not_found", "no such route".into(), vec![]),
             ApiError::RequestTimeout => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -155,6 +168,9 @@ impl IntoResponse for ApiError {
             if let Ok(v) = HeaderValue::from_str(&challenge) {
                 response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
             }
+        }
+        if let ApiError::TooManyRequests { retry_after_seconds, .. } = &self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
         }
         if status.is_server_error() {
             response.extensions_mut().insert(ServerFault(error_chain(&self)));

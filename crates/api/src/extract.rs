@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use tessera_core::{ApiKeyId, MemberId, Org, Role};
 
 use crate::{
+    client_addr::ClientAddr,
     error::ApiError,
     member_auth,
     services::{api_keys, api_keys::AuthError, sessions},
@@ -20,7 +21,9 @@ use crate::{
 };
 
 /// The org and key of a request authenticated with `Authorization: Bearer <API key>`
-/// (RFC 6750 §2.1). Rejections are 401 with `WWW-Authenticate: Bearer`.
+/// (RFC 6750 §2.1). Rejections are 401 with `WWW-Authenticate: Bearer`, or 429
+/// `too_many_failed_authentications` with `Retry-After` while the client's address
+/// ([`ClientAddr`]) has failed too often (see [`api_keys::authenticate`]).
 #[derive(Clone, Debug)]
 pub struct OrgApiKey {
     /// The key's org.
@@ -41,18 +44,30 @@ impl FromRequestParts<AppState> for OrgApiKey {
             code: "api_key_missing",
             detail: "send the API key as `Authorization: Bearer tsk_…`",
         })?;
-        let presented = header
+        // Not a bearer credential at all: refused as a malformed key, a failure of the client's
+        // address like any other.
+        let bearer = header
             .to_str()
             .ok()
             .and_then(|v| v.split_once(' '))
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, key)| key.trim())
-            .ok_or(ApiError::Unauthorized {
-                code: "api_key_malformed",
-                detail: "the Authorization header must be `Bearer <API key>`",
-            })?;
-        let found = api_keys::authenticate(state, presented).await?.map_err(|e| {
+            .map(|(_, key)| key.trim());
+        let client = ClientAddr::from_parts(parts, &state.config).0;
+        let found = api_keys::authenticate(state, bearer.unwrap_or(""), client).await?.map_err(|e| {
             let (code, detail) = match e {
+                AuthError::Throttled { retry_after_seconds } => {
+                    return ApiError::TooManyRequests {
+                        code: "too_many_failed_authentications",
+                        detail: format!(
+                            "too many failed authentications from this address; try again in {retry_after_seconds} \
+                             seconds"
+                        ),
+                        retry_after_seconds,
+                    }
+                }
+                AuthError::Malformed(_) if bearer.is_none() => {
+                    ("api_key_malformed", "the Authorization header must be `Bearer <API key>`")
+                }
                 AuthError::Malformed(_) => {
                     ("api_key_malformed", "the API key is malformed (bad prefix, length or checksum)")
                 }

@@ -2,6 +2,7 @@
 //! call to one org, problem-details errors (RFC 9457), and the services that hold the business
 //! rules (shared with the dashboard's server functions and the CLI).
 
+pub mod client_addr;
 pub mod crypto;
 pub mod error;
 pub mod extract;
@@ -13,6 +14,7 @@ pub mod routes;
 pub mod security_headers;
 pub mod services;
 pub mod state;
+pub mod throttle;
 
 use axum::{
     extract::{DefaultBodyLimit, Request},

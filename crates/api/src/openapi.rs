@@ -3,6 +3,7 @@
 
 use utoipa::{
     openapi::{
+        header::HeaderBuilder,
         path::{ParameterBuilder, ParameterIn},
         schema::{ObjectBuilder, Type},
         security::{Http, HttpAuthScheme, SecurityScheme},
@@ -91,7 +92,12 @@ pub struct FieldErrorDoc {
 /// client must know every status it can get).
 const COMMON_PROBLEMS: &[(Applies, &str, &str)] = &[
     (Applies::Authenticated, "401", "Missing, malformed, unknown, revoked or expired API key"),
-    (Applies::Authenticated, "429", "Too many failed authentications from this client address; see `Retry-After`"),
+    (
+        Applies::Authenticated,
+        "429",
+        "Too many failed authentications from this client address recently (50, then one more per second); \
+         refused before the key is looked up. `code`: `too_many_failed_authentications`.",
+    ),
     (Applies::WithBody, "400", "The body is not JSON"),
     (Applies::WithBody, "413", "The body is larger than 64 KiB"),
     (Applies::WithBody, "415", "The body is not `Content-Type: application/json`"),
@@ -165,7 +171,10 @@ pub fn finish(openapi: &mut utoipa::openapi::OpenApi) {
             };
             let wanted: Vec<_> = COMMON_PROBLEMS.iter().filter(|(a, _, _)| applies(*a)).collect();
             for (_, status, description) in wanted {
-                op.responses.responses.entry((*status).to_owned()).or_insert_with(|| problem_response(description));
+                op.responses
+                    .responses
+                    .entry((*status).to_owned())
+                    .or_insert_with(|| problem_response(status, description));
             }
         }
     }
@@ -179,9 +188,19 @@ fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut
 }
 
 /// A response documented as a problem details body (RFC 9457, `application/problem+json`).
-fn problem_response(description: &str) -> RefOr<utoipa::openapi::Response> {
-    ResponseBuilder::new()
-        .description(description)
+/// A 429 or 503 also documents its `Retry-After` header (RFC 9110 §10.2.3).
+fn problem_response(status: &str, description: &str) -> RefOr<utoipa::openapi::Response> {
+    let mut response = ResponseBuilder::new().description(description);
+    if status == "429" || status == "503" {
+        response = response.header(
+            "Retry-After",
+            HeaderBuilder::new()
+                .schema(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)))
+                .description(Some("Seconds after which a retry may succeed."))
+                .build(),
+        );
+    }
+    response
         .content(
             crate::error::PROBLEM_JSON,
             ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),

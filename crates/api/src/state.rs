@@ -1,17 +1,19 @@
 //! Shared state of the REST API and the dashboard's server functions.
 
-use std::{sync::Arc, time::Duration};
+use std::{net::IpAddr, sync::Arc, time::Duration};
 
 use tessera_core::{OrgSlug, Store};
 
 use crate::{
+    client_addr::TrustedProxies,
     crypto::KeyRing,
     group_commit::TokenWriter,
     services::{
-        api_keys::{ApiKeyCache, KEY_CACHE_TTL},
+        api_keys::{ApiKeyCache, API_KEY_FAILURE_BURST, API_KEY_FAILURE_REFILL, KEY_CACHE_TTL},
         tokens::TokenRows,
         users::UserIdentities,
     },
+    throttle::Throttle,
 };
 
 /// Settings the API needs from the server's configuration.
@@ -26,12 +28,20 @@ pub struct ApiConfig {
     /// arrives ([`Store::watch_revocations`]), take effect at once whatever this is; this bounds
     /// the wait only when notices cannot be received.
     pub cache_ttl: Duration,
+    /// Reverse proxies whose forwarding header names the client's address (for throttling
+    /// failures per client); none unless set (`tessera serve --trusted-proxies`).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl ApiConfig {
-    /// Normalizes `public_url` (drops trailing slashes); `cache_ttl` is [`KEY_CACHE_TTL`].
+    /// Normalizes `public_url` (drops trailing slashes); `cache_ttl` is [`KEY_CACHE_TTL`]; no
+    /// proxy is trusted.
     pub fn new(public_url: &str) -> Self {
-        Self { public_url: public_url.trim_end_matches('/').to_owned(), cache_ttl: KEY_CACHE_TTL }
+        Self {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            cache_ttl: KEY_CACHE_TTL,
+            trusted_proxies: TrustedProxies::default(),
+        }
     }
 
     /// The `iss` of an org's tokens: `{public_url}/o/{slug}`.
@@ -56,6 +66,9 @@ pub struct AppParts {
     pub config: Arc<ApiConfig>,
     /// Recently authenticated API keys.
     pub api_key_cache: Arc<ApiKeyCache>,
+    /// Failed API-key authentications per client address (see
+    /// [`crate::services::api_keys::authenticate`]).
+    pub api_key_failures: Arc<Throttle<IpAddr>>,
     /// Inserts new token rows with group commit.
     pub token_writer: Arc<TokenWriter>,
     /// Users recently named by id, for the immutable part of their claims.
@@ -86,6 +99,7 @@ impl AppState {
             store,
             keys: Arc::new(keys),
             api_key_cache: Arc::new(ApiKeyCache::new(config.cache_ttl)),
+            api_key_failures: Arc::new(Throttle::new(API_KEY_FAILURE_BURST, API_KEY_FAILURE_REFILL)),
             token_rows: Arc::new(TokenRows::new(config.cache_ttl)),
             config: Arc::new(config),
             token_writer,

@@ -9,7 +9,9 @@ use crate::error::AppError;
 ///
 /// # Errors
 /// [`AppError::WrongCredentials`] for a wrong email, password or org alike;
-/// [`AppError::TooManyAttempts`] while throttled; [`AppError::Invalid`] on `org` when it is
+/// [`AppError::TooManyAttempts`] while throttled (429 with `Retry-After`); [`AppError::Busy`]
+/// while the server verifies as many passwords as it can (503 with `Retry-After`);
+/// [`AppError::Invalid`] on `org` when it is
 /// needed; [`AppError::Forbidden`] for a cross-site request.
 #[server(prefix = "/_fn", endpoint = "sign_in")]
 pub async fn sign_in(#[server(default)] org: String, email: String, password: String) -> Result<(), AppError> {
@@ -29,6 +31,7 @@ pub async fn sign_in(#[server(default)] org: String, email: String, password: St
                     SignInError::TooManyAttempts { retry_after_seconds } => {
                         AppError::TooManyAttempts(retry_after_seconds)
                     }
+                    SignInError::Busy { retry_after_seconds } => AppError::Busy(retry_after_seconds),
                     SignInError::OrgRequired => AppError::Invalid(vec![tessera_core::FieldError::new(
                         "org",
                         "enter your organization's short name",
@@ -41,7 +44,7 @@ pub async fn sign_in(#[server(default)] org: String, email: String, password: St
         Ok(())
     }
     .await;
-    if matches!(result, Err(AppError::WrongCredentials | AppError::TooManyAttempts(_))) {
+    if matches!(result, Err(AppError::WrongCredentials | AppError::TooManyAttempts(_) | AppError::Busy(_))) {
         tracing::info!("sign-in refused");
     }
     context::finish(result, Some("/"), "/sign-in")

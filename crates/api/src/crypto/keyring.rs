@@ -219,6 +219,7 @@ impl KeyRing {
         let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| Error::Internal("bad key pair".into()))?;
         let encrypted_private_key =
             self.master.seal(pkcs8.as_ref(), &seal_context(org_id, id)).map_err(|e| Error::Internal(e.to_string()))?;
+        // `ring`'s `Document` offers no way to wipe it; it is dropped here, on this stack frame.
         Ok(NewSigningKey {
             id,
             algorithm: ALG_EDDSA.into(),
@@ -243,6 +244,9 @@ impl KeyRing {
         Ok(loaded)
     }
 
+    /// Decrypts and parses `rows`. Each decrypted PKCS#8 document is a [`zeroize::Zeroizing`]
+    /// buffer, wiped as soon as its key pair is parsed (the parsed [`Ed25519KeyPair`] lives in
+    /// `ring`, which does not wipe it).
     fn load(&self, org_id: OrgId, rows: &[SigningKey]) -> Result<OrgKeys> {
         let mut keys = HashMap::new();
         let mut jwks = Vec::new();
@@ -276,7 +280,7 @@ mod tests {
     const AUD: &str = "acme";
 
     /// A ring, the loaded keys of one org with one active key, and that key's PKCS#8 document.
-    fn org_keys() -> (OrgKeys, SigningKeyId, Vec<u8>) {
+    fn org_keys() -> (OrgKeys, SigningKeyId, zeroize::Zeroizing<Vec<u8>>) {
         let ring = KeyRing::new(MasterKey::generate().unwrap());
         let org_id = OrgId(Uuid::now_v7());
         let new = ring.new_signing_key(org_id, time::OffsetDateTime::now_utc()).unwrap();

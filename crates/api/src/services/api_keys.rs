@@ -2,6 +2,7 @@
 
 use std::{
     collections::HashMap,
+    net::IpAddr,
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc, Mutex,
@@ -17,7 +18,7 @@ use tessera_core::{
 use uuid::Uuid;
 
 use super::now;
-use crate::AppState;
+use crate::{throttle::address_key, AppState};
 
 /// How often `last_used_at` is written per key at most: 60 seconds.
 pub const LAST_USED_RESOLUTION_SECONDS: i64 = 60;
@@ -92,9 +93,23 @@ pub async fn revoke(state: &AppState, org_id: OrgId, prefix: &str) -> Result<Api
     revoked
 }
 
+/// Failed API-key authentications (malformed, unknown, revoked or expired keys) allowed from
+/// one client address before its attempts must wait: 50.
+pub const API_KEY_FAILURE_BURST: u32 = 50;
+/// After that, one more failure per address is allowed every second (so an address that keeps
+/// failing gets at most 60 database lookups a minute).
+pub const API_KEY_FAILURE_REFILL: Duration = Duration::from_secs(1);
+
 /// Why a presented API key was refused. The messages never contain the key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
+    /// The client's address failed too often recently ([`API_KEY_FAILURE_BURST`]); refused
+    /// before the key is even read.
+    #[error("too many failed authentications; try again in {retry_after_seconds} seconds")]
+    Throttled {
+        /// Seconds until the address may try again (at least 1).
+        retry_after_seconds: u64,
+    },
     /// Malformed (prefix, length, alphabet or checksum); refused without a database lookup.
     #[error("{0}")]
     Malformed(ApiKeyFormatError),
@@ -192,9 +207,35 @@ impl ApiKeyCache {
 /// cached for [`KEY_CACHE_TTL`] (see there for when a revocation is seen). `last_used_at` is
 /// written in the background, at most once a minute per key.
 ///
+/// `client` is the caller's address ([`crate::client_addr::ClientAddr`]; IPv6 counts by /64).
+/// Each refusal counts as a failure of that address; once it has [`API_KEY_FAILURE_BURST`]
+/// failures outstanding (one paid off per [`API_KEY_FAILURE_REFILL`]), its calls are refused with
+/// [`AuthError::Throttled`] before the key is parsed or looked up, whatever key they present.
+/// A well-formed random key costs a database lookup (its checksum is no secret), so this bounds
+/// what an address can make the database do with made-up keys. Successful authentications are
+/// never charged. A call without an address (not served over a socket) is not limited.
+///
 /// # Errors
-/// `Ok(Err(AuthError))` when the key is refused; `Err` for storage failures.
-pub async fn authenticate(state: &AppState, presented: &str) -> Result<std::result::Result<Authenticated, AuthError>> {
+/// `Ok(Err(AuthError))` when the key is refused; `Err` for storage failures (not counted).
+pub async fn authenticate(
+    state: &AppState,
+    presented: &str,
+    client: Option<IpAddr>,
+) -> Result<std::result::Result<Authenticated, AuthError>> {
+    let client = client.map(address_key);
+    if let Some(Err(wait)) = client.map(|ip| state.api_key_failures.check(&ip)) {
+        let retry_after_seconds = wait.as_secs().saturating_add(u64::from(wait.subsec_nanos() > 0)).max(1);
+        return Ok(Err(AuthError::Throttled { retry_after_seconds }));
+    }
+    let refused = check_key(state, presented).await?;
+    if let (Err(_), Some(ip)) = (&refused, client) {
+        state.api_key_failures.failed(ip);
+    }
+    Ok(refused)
+}
+
+/// [`authenticate`] without the failure throttle.
+async fn check_key(state: &AppState, presented: &str) -> Result<std::result::Result<Authenticated, AuthError>> {
     let secret = match ApiKeySecret::parse(presented) {
         Ok(s) => s,
         Err(e) => return Ok(Err(AuthError::Malformed(e))),

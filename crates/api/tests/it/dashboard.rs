@@ -20,7 +20,7 @@ use tessera_api::{
     services::{
         self, sessions,
         setup::{self, SetupStatus},
-        sign_in::{self, SignInError, SignInGuard},
+        sign_in::{self, SignInError, SignInGuard, SignInLimits},
     },
 };
 use tessera_core::{Entity, Error, Role};
@@ -161,27 +161,43 @@ async fn unknown_emails_cost_a_password_verification() {
 }
 
 #[tokio::test]
-async fn repeated_failures_are_throttled_per_email_and_per_address() {
+async fn repeated_failures_are_throttled_per_email_and_address_per_email_and_per_address() {
     let app = TestApp::new().await;
     set_up(&app).await;
     let ip: IpAddr = "203.0.113.7".parse().unwrap();
     let other_ip: IpAddr = "203.0.113.8".parse().unwrap();
-    let guard = SignInGuard::with_limits(2, Duration::from_secs(3600), 4, Duration::from_secs(3600));
+    let third_ip: IpAddr = "203.0.113.9".parse().unwrap();
+    let hour = Duration::from_secs(3600);
+    let guard = SignInGuard::with_limits(SignInLimits {
+        email_burst: 2,
+        email_refill: hour,
+        email_total_burst: 3,
+        email_total_refill: hour,
+        client_burst: 4,
+        client_refill: hour,
+        ..SignInLimits::default()
+    });
     let attempt = |email: &'static str, password: &'static str, ip: IpAddr| {
         let (state, guard) = (&app.state, &guard);
         async move { sign_in::sign_in(state, guard, "", email, pw(password), Some(ip)).await }
     };
 
-    // The burst (2) and one more failure are verified; then the email must wait, even with the
-    // right password and from another address.
-    for _ in 0..3 {
+    // The burst (2) of failures for the email from one address is verified; then that address
+    // must wait for that email, even with the right password.
+    for _ in 0..2 {
         assert!(matches!(attempt("owner@example.com", "wrong", ip).await, Err(SignInError::WrongCredentials)));
     }
-    let err = attempt("owner@example.com", PASSWORD, other_ip).await.unwrap_err();
+    let err = attempt("owner@example.com", PASSWORD, ip).await.unwrap_err();
     let SignInError::TooManyAttempts { retry_after_seconds } = err else { panic!("{err:?}") };
     assert!((1..=3600).contains(&retry_after_seconds));
+    // From another address the owner still gets in.
+    assert!(attempt("owner@example.com", PASSWORD, other_ip).await.is_ok());
+    // The email's total (3) over all addresses: one more failure elsewhere locks it everywhere.
+    assert!(matches!(attempt("owner@example.com", "wrong", other_ip).await, Err(SignInError::WrongCredentials)));
+    let err = attempt("owner@example.com", PASSWORD, third_ip).await.unwrap_err();
+    assert!(matches!(err, SignInError::TooManyAttempts { .. }), "{err:?}");
 
-    // The address has 3 failures; 2 more (other emails) exhaust it, and then it is refused for
+    // The address has 2 failures; 2 more (other emails) exhaust it, and then it is refused for
     // every email.
     for email in ["a@example.com", "b@example.com"] {
         assert!(matches!(attempt(email, "wrong", ip).await, Err(SignInError::WrongCredentials)));
@@ -189,6 +205,43 @@ async fn repeated_failures_are_throttled_per_email_and_per_address() {
     assert!(matches!(attempt("c@example.com", "wrong", ip).await, Err(SignInError::TooManyAttempts { .. })));
     // Another address with another email is still verified (and told it is wrong).
     assert!(matches!(attempt("someone@example.com", "wrong", other_ip).await, Err(SignInError::WrongCredentials)));
+}
+
+/// Issue 14, finding 1: beyond the hashing threads and their queue, attempts are refused as
+/// busy instead of piling up.
+#[tokio::test]
+async fn attempts_beyond_the_hashing_queue_are_refused_as_busy() {
+    let app = TestApp::new().await;
+    set_up(&app).await;
+    let guard = Arc::new(SignInGuard::with_limits(SignInLimits {
+        hashing_threads: 1,
+        hashing_queue: 1,
+        ..SignInLimits::default()
+    }));
+    // Distinct emails and addresses, so no throttle answers first.
+    let attempts: Vec<_> = (0..20)
+        .map(|i| {
+            let (state, guard) = (app.state.clone(), guard.clone());
+            tokio::spawn(async move {
+                let (email, ip) = (format!("u{i}@example.com"), IpAddr::from([198, 51, 100, i]));
+                sign_in::sign_in(&state, &guard, "", &email, pw("wrong password!"), Some(ip)).await
+            })
+        })
+        .collect();
+    let (mut wrong, mut busy) = (0, 0);
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Err(SignInError::WrongCredentials) => wrong += 1,
+            Err(SignInError::Busy { retry_after_seconds: 1 }) => busy += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(wrong + busy, 20);
+    assert_eq!(guard.verifications(), wrong, "busy attempts verify nothing");
+    assert!(busy > 0 && wrong >= 2, "wrong {wrong}, busy {busy}");
+    // Once the queue has drained, attempts are verified again.
+    let err = sign_in::sign_in(&app.state, &guard, "", "late@example.com", pw("x"), None).await.unwrap_err();
+    assert!(matches!(err, SignInError::WrongCredentials), "{err:?}");
 }
 
 #[tokio::test]

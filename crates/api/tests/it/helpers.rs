@@ -92,6 +92,11 @@ impl Response {
 impl TestApp {
     /// A router over a fresh, migrated database on the backend `TESSERA_TEST_API_DATABASE` names.
     pub async fn new() -> Self {
+        Self::with_config(ApiConfig::new(PUBLIC_URL)).await
+    }
+
+    /// [`TestApp::new`] with other settings.
+    pub async fn with_config(config: ApiConfig) -> Self {
         let backend = backend_from_env();
         let db = TestDatabase::new(backend).unwrap_or_else(|| {
             panic!(
@@ -101,7 +106,7 @@ impl TestApp {
         });
         let db_url = db.url.clone();
         let store = tessera_store::open(&db_url).await.unwrap();
-        let state = AppState::new(store, KeyRing::new(MasterKey::generate().unwrap()), ApiConfig::new(PUBLIC_URL));
+        let state = AppState::new(store, KeyRing::new(MasterKey::generate().unwrap()), config);
         let router = tessera_api::http_layers(tessera_api::router(state.clone()));
         Self { state, router, backend, db_url, _db: db }
     }

@@ -61,7 +61,7 @@ async fn a_revocation_through_one_instance_reaches_the_caches_of_another() {
     // B reads the key and a token row, and would trust both for an hour.
     let (token, _) = a.claimr_token(&key, "ada").await;
     let jti = token_id(&a, &token).await;
-    assert!(services::api_keys::authenticate(&b, &key).await.unwrap().is_ok());
+    assert!(services::api_keys::authenticate(&b, &key, None).await.unwrap().is_ok());
     let row = b.token_rows.get(b.store.as_ref(), org.id, jti).await.unwrap().unwrap();
     assert_eq!(row.revoked_at, None);
 
@@ -85,10 +85,10 @@ async fn a_revocation_through_one_instance_reaches_the_caches_of_another() {
     .await;
 
     // Revoked through A, the key is refused by B.
-    assert!(services::api_keys::authenticate(&b, &key).await.unwrap().is_ok());
+    assert!(services::api_keys::authenticate(&b, &key, None).await.unwrap().is_ok());
     services::api_keys::revoke(&a.state, org.id, &created.key.prefix).await.unwrap();
     eventually("B refuses the revoked key", || async {
-        services::api_keys::authenticate(&b, &key).await.unwrap().err() == Some(AuthError::Revoked)
+        services::api_keys::authenticate(&b, &key, None).await.unwrap().err() == Some(AuthError::Revoked)
     })
     .await;
 }

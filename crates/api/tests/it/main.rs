@@ -3,6 +3,7 @@
 //! on a fresh PostgreSQL database instead (see helpers.rs).
 
 mod auth;
+mod auth_limits;
 mod bad_input;
 mod claimr;
 mod dashboard;
@@ -14,5 +15,6 @@ mod idempotency;
 mod instances;
 mod isolation;
 mod openapi;
+mod sign_in_limits;
 mod tokens;
 mod users;
