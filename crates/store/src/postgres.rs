@@ -10,7 +10,7 @@ use sqlx::{Postgres, Transaction};
 use tessera_core::{NewUserToken, OrgId, RevocationNotice, Store, UserToken};
 use uuid::Uuid;
 
-use crate::convert::{micros, micros_opt, storage};
+use crate::convert::{is_foreign_key_violation, micros, micros_opt, storage};
 use crate::open::{apply_migrations, pool_options, redact, OpenError};
 
 /// The sqlx database the storage methods in `sql/` run on here.
@@ -89,11 +89,14 @@ impl PgStore {
     /// with up to 8.
     ///
     /// Returns the inserted tokens (a row that would be a second live
-    /// default token is skipped), or `None` when the statement failed with a database error (a
-    /// row whose user is not in the org breaks the foreign key): nothing was inserted.
+    /// default token is skipped), or `None` when the statement failed with a foreign-key
+    /// violation (SQLSTATE 23503: a row whose user is not in the org, or that names another
+    /// org's signing key or API key): nothing was inserted, and the caller inserts the rows one
+    /// by one to find out which.
     ///
     /// # Errors
-    /// [`tessera_core::Error::Storage`] when no connection can be had or it fails.
+    /// [`tessera_core::Error::Storage`] when no connection can be had, it fails, or the statement
+    /// fails for any other reason; nothing was inserted then either.
     pub(crate) async fn insert_token_batch(
         &self,
         batch: &[(OrgId, NewUserToken)],
@@ -140,7 +143,10 @@ impl PgStore {
                     .collect::<tessera_core::Result<_>>()
                     .map(Some)
             }
-            Err(sqlx::Error::Database(_)) => Ok(None),
+            // Only a row whose user (or key) is not of its org breaks the statement this way;
+            // any other failure (a lock or statement timeout, a full disk, a lost connection)
+            // fails the whole batch, rather than costing one more statement per row.
+            Err(e) if is_foreign_key_violation(&e) => Ok(None),
             Err(e) => Err(storage(e)),
         }
     }
