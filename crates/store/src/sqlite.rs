@@ -8,7 +8,7 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 
-use tessera_core::{NewUserToken, OrgId, RevocationNotice, Store, UserToken};
+use tessera_core::{NewUserToken, OrgId, RevocationEvent, RevocationNotice, Store, UserToken};
 
 use crate::convert::{is_foreign_key_violation, storage};
 use crate::open::{apply_migrations, pool_options, redact, OpenError};
@@ -187,8 +187,9 @@ impl Store for SqliteStore {
         sql::ping(&self.pool).await
     }
 
-    /// Watches the notice file ([`NOTICE_FILE_SUFFIX`]) from a thread of its own and calls
-    /// `on_notice` on every change to it (including its removal, after which nothing more
+    /// Watches the notice file ([`NOTICE_FILE_SUFFIX`]) from a thread of its own, calls
+    /// `on_notice` with [`RevocationEvent::Listening`] once the watch is set up and with
+    /// [`RevocationEvent::Notice`] on every change to it (including its removal, after which nothing more
     /// comes), until `on_notice` returns `false`. Returns `false` for an in-memory database or
     /// when the file cannot be watched (the reason is logged).
     fn watch_revocations(&self, on_notice: RevocationNotice) -> bool {
@@ -206,11 +207,15 @@ impl Store for SqliteStore {
                 return false;
             }
         };
+        // The watch is set up: changes from now on are queued for the thread.
+        if !on_notice(RevocationEvent::Listening) {
+            return true;
+        }
         let spawned = std::thread::Builder::new().name("tessera-revocations".into()).spawn(move || {
             let _watching = watcher;
             // Every event is a change (or the end) of the file: each one is worth a notice.
             while received.recv().is_ok() {
-                if !on_notice() {
+                if !on_notice(RevocationEvent::Notice) {
                     return;
                 }
             }

@@ -86,8 +86,8 @@ impl PgServer {
     fn init(bin: PathBuf) -> Result<Self, ServerError> {
         let io = |what: &str, e: std::io::Error| ServerError(format!("{what}: {e}"));
         let dir = tempfile::Builder::new().prefix("tessera-pg-").tempdir().map_err(|e| io("temporary folder", e))?;
-        let run_as = (std::fs::metadata(dir.path()).map_err(|e| io("temporary folder", e))?.uid() == 0)
-            .then_some(SERVER_USER);
+        let run_as =
+            (std::fs::metadata(dir.path()).map_err(|e| io("temporary folder", e))?.uid() == 0).then_some(SERVER_USER);
         std::fs::create_dir(dir.path().join("socket")).map_err(|e| io("socket folder", e))?;
         if let Some(user) = run_as {
             let (uid, gid) = user_ids(user)?;
@@ -100,7 +100,16 @@ impl PgServer {
         let data = server.data_dir();
         server.run(
             "initdb",
-            &["-D", path_str(&data), "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-sync", "--no-instructions"],
+            &[
+                "-D",
+                path_str(&data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-sync",
+                "--no-instructions",
+            ],
         )?;
         Ok(server)
     }
