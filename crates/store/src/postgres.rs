@@ -262,3 +262,35 @@ const INSERT_USER_TOKENS_UNNEST: &str = concat!(
     "as v(id, org_id, user_id, signing_key_id, issued_at, expires_at, is_default, by_key, by_member, n) ",
     "order by n on conflict do nothing returning id"
 );
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// `statement_timeout` is each session's default on the pool's connections, also on the one
+    /// the migrations ran on (their `set statement_timeout = 0` is undone), and a statement that
+    /// runs longer is cancelled by the server (SQLSTATE 57014) instead of holding the call.
+    #[tokio::test]
+    async fn statements_time_out_but_the_migrations_connection_gets_its_timeout_back() {
+        let Some(db) = tessera_testdb::TestDatabase::postgres() else {
+            eprintln!("{} is unset: skipped", tessera_testdb::POSTGRES_URL_VAR);
+            return;
+        };
+        let options = StoreOptions { statement_timeout: Duration::from_millis(300), ..StoreOptions::default() };
+        let store = PgStore::connect(&db.url, options).await.unwrap();
+        assert!(store.migrate().await.unwrap() > 0);
+        let mut conns = Vec::new();
+        for _ in 0..3 {
+            let mut conn = store.pool.acquire().await.unwrap();
+            let (timeout,): (String,) = sqlx::query_as("show statement_timeout").fetch_one(&mut *conn).await.unwrap();
+            assert_eq!(timeout, "300ms");
+            conns.push(conn);
+        }
+        drop(conns);
+        let err = sqlx::query("select pg_sleep(5)").execute(&store.pool).await.unwrap_err();
+        let code = err.as_database_error().and_then(|e| e.code()).map(|c| c.into_owned());
+        assert_eq!(code.as_deref(), Some("57014"), "{err}");
+    }
+}
