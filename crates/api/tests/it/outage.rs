@@ -74,38 +74,13 @@ struct Call {
 
 /// Runs every call at once; returns each with its answer and how long that took.
 async fn run_all(a: &Instance, b: &Instance, key: &str, calls: &[Call]) -> Vec<(Call, Response, Duration)> {
-    let runs = calls.iter().map(|call| {
-        Box::pin(async move {
-            let instance = if call.on_b { b } else { a };
-            let started = Instant::now();
-            let r = instance.call(call.method.clone(), &call.uri, Some(key), call.body.clone()).await;
-            (call.clone(), r, started.elapsed())
-        })
-    });
-    join_all(runs.collect()).await
-}
-
-/// Polls every future of `futures` together until all are done; their outputs in order.
-async fn join_all<F: std::future::Future + Unpin>(mut futures: Vec<F>) -> Vec<F::Output> {
-    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
-            if output.is_none() {
-                match std::pin::Pin::new(future).poll(cx) {
-                    std::task::Poll::Ready(value) => *output = Some(value),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().map(|o| o.expect("every future is done")).collect()
+    futures_util::future::join_all(calls.iter().map(|call| async move {
+        let instance = if call.on_b { b } else { a };
+        let started = Instant::now();
+        let r = instance.call(call.method.clone(), &call.uri, Some(key), call.body.clone()).await;
+        (call.clone(), r, started.elapsed())
+    }))
+    .await
 }
 
 fn readyz(on_b: bool) -> Call {
