@@ -79,6 +79,26 @@ pub struct StorageArgs {
     /// command line it would be visible to other local users, so the flag is refused.
     #[arg(long, env = "TESSERA_MASTER_KEY", hide_env_values = true, global = true, value_name = "BASE64")]
     pub master_key: Option<SecretString>,
+    /// PostgreSQL: how long, in seconds, a call waits for a database connection (opening one
+    /// included) before it is answered 503 `storage_unavailable`; so while the database is down,
+    /// calls are refused within this time instead of hanging. 1–60.
+    #[arg(long, env = "TESSERA_DATABASE_ACQUIRE_TIMEOUT_SECONDS", value_name = "SECONDS", default_value_t = tessera_store::DEFAULT_ACQUIRE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=60), global = true)]
+    pub database_acquire_timeout_seconds: u64,
+    /// PostgreSQL: the longest, in seconds, one statement may run (the server's
+    /// `statement_timeout`; migrations are exempt), so a server that accepts work but does not
+    /// finish it cannot hold a call; 0 turns it off. 0–3600.
+    #[arg(long, env = "TESSERA_DATABASE_STATEMENT_TIMEOUT_SECONDS", value_name = "SECONDS", default_value_t = tessera_store::DEFAULT_STATEMENT_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(0..=3600), global = true)]
+    pub database_statement_timeout_seconds: u64,
+}
+
+impl StorageArgs {
+    /// The store's connection settings these arguments give.
+    pub fn store_options(&self) -> tessera_store::StoreOptions {
+        tessera_store::StoreOptions {
+            acquire_timeout: std::time::Duration::from_secs(self.database_acquire_timeout_seconds),
+            statement_timeout: std::time::Duration::from_secs(self.database_statement_timeout_seconds),
+        }
+    }
 }
 
 /// Options of `tessera serve`.

@@ -19,7 +19,7 @@ const CLI_PUBLIC_URL: &str = "http://127.0.0.1:3000";
 /// # Errors
 /// Database or master key problems, with context.
 pub async fn state(storage: &StorageArgs, api: ApiConfig) -> anyhow::Result<AppState> {
-    let store = tessera_store::open(&storage.database_url).await?;
+    let store = tessera_store::open_with(&storage.database_url, storage.store_options()).await?;
     let master = config::master_key(storage.master_key.as_ref(), &storage.data_dir, &storage.database_url)?;
     Ok(AppState::new(store, tessera_api::crypto::KeyRing::new(master), api))
 }

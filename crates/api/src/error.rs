@@ -20,6 +20,10 @@ use tessera_core::{Entity, Error, FieldError};
 /// The content type of error bodies (RFC 9457 §3).
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// The `Retry-After` (RFC 9110 §10.2.3) of every 503: 2 seconds. The database is unreachable or
+/// restarting; a call refused now answers again about that soon after it is back.
+pub const RETRY_AFTER_SECONDS: u32 = 2;
+
 /// Every error a handler can return.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -64,6 +68,16 @@ pub enum ApiError {
     /// the client did not finish sending its request in time (§15.5.9).
     #[error("the request was not answered within the request timeout")]
     RequestTimeout,
+    /// `/readyz`: this instance cannot serve (503 `not_ready`). `checks` (what each part
+    /// reported: `database`, `token_writer`, …) become extension members of the problem
+    /// (RFC 9457 §3.2).
+    #[error("not ready: {detail}")]
+    NotReady {
+        /// Which part is not ready.
+        detail: String,
+        /// Each part's state, as in the 200 answer.
+        checks: serde_json::Map<String, serde_json::Value>,
+    },
 }
 
 /// The body fields of a problem, kept in response extensions until the middleware renders them.
@@ -86,6 +100,9 @@ pub struct Problem {
     /// Field errors of a validation failure.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Extension members (RFC 9457 §3.2), written beside the standard ones: `/readyz`'s checks.
+    #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The cause of a 5xx, kept in response extensions so the middleware logs it once.
@@ -129,6 +146,7 @@ impl ApiError {
                 "the request took too long and was cancelled; retry later".into(),
                 vec![],
             ),
+            ApiError::NotReady { detail, .. } => (StatusCode::SERVICE_UNAVAILABLE, "not_ready", detail.clone(), vec![]),
         }
     }
 }
@@ -155,9 +173,16 @@ impl IntoResponse for ApiError {
             code,
             request_id: None,
             errors,
+            extensions: match &self {
+                ApiError::NotReady { checks, .. } => checks.clone(),
+                _ => serde_json::Map::new(),
+            },
         };
         let mut response = (status, axum::Json(problem.clone())).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        }
         if status == StatusCode::UNAUTHORIZED {
             // RFC 6750 §3: no error code when the request carried no credentials at all.
             let challenge = if code == "api_key_missing" {
@@ -229,6 +254,7 @@ fn with_problem_body(mut response: Response, request_id: Option<String>) -> Resp
             code: "method_not_allowed",
             request_id: None,
             errors: vec![],
+            extensions: serde_json::Map::new(),
         })
     });
     let Some(mut problem) = problem else {

@@ -6,10 +6,13 @@
 //! failed commit fails every request of its batch (a storage error, answered 503), never a 200
 //! for a token that is not stored.
 
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use futures_util::FutureExt as _;
 use tessera_core::{Error, NewUserToken, OrgId, Result, TokenStore, UserToken};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 /// Most rows committed together: 512.
 pub const MAX_BATCH: usize = 512;
@@ -26,11 +29,17 @@ struct Pending {
 
 /// The handle requests use to insert token rows through the writer task. Cheap to share; the
 /// writer stops when the last handle is dropped, or at [`TokenWriter::close`].
+///
+/// The writer is supervised: if it panics (a bug), the rows of the batch in hand fail with a
+/// storage error (their commit is unknown, so no request gets a 201 for them), the panic is
+/// logged, and a new writer takes over the same queue; [`TokenWriter::restarts`] counts these
+/// restarts (`/readyz` reports them).
 pub struct TokenWriter {
     queue: mpsc::Sender<Pending>,
+    restarts: Arc<AtomicU64>,
     /// Tells the writer to take no more rows and to commit those waiting.
-    closing: Arc<tokio::sync::Notify>,
-    /// The writer task, until [`TokenWriter::close`] waits for it.
+    closing: Arc<Notify>,
+    /// The supervised writer task, until [`TokenWriter::close`] waits for it.
     task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -41,9 +50,10 @@ impl TokenWriter {
     /// Outside a Tokio runtime.
     pub fn spawn(store: Arc<dyn TokenStore>) -> Self {
         let (queue, rows) = mpsc::channel(QUEUE_CAPACITY);
-        let closing = Arc::new(tokio::sync::Notify::new());
-        let task = tokio::spawn(write_batches(store, rows, closing.clone()));
-        Self { queue, closing, task: std::sync::Mutex::new(Some(task)) }
+        let restarts = Arc::new(AtomicU64::new(0));
+        let closing = Arc::new(Notify::new());
+        let task = tokio::spawn(supervise(store, rows, restarts.clone(), closing.clone()));
+        Self { queue, restarts, closing, task: std::sync::Mutex::new(Some(task)) }
     }
 
     /// Stops taking rows (a later [`TokenWriter::insert`] fails as when the writer has
@@ -65,11 +75,23 @@ impl TokenWriter {
     ///
     /// # Errors
     /// As [`TokenStore::insert_user_token`]; a storage error for the whole batch when its commit fails
-    /// or when the writer has stopped.
+    /// or the writer failed while it held the row, or when the writer has stopped.
     pub async fn insert(&self, org_id: OrgId, token: NewUserToken) -> Result<UserToken> {
         let (reply, result) = oneshot::channel();
         self.queue.send(Pending { org_id, token, reply }).await.map_err(|_| writer_stopped())?;
-        result.await.map_err(|_| writer_stopped())?
+        result.await.map_err(|_| writer_lost_row())?
+    }
+
+    /// How many times the writer panicked and was started again since [`TokenWriter::spawn`].
+    pub fn restarts(&self) -> u64 {
+        self.restarts.load(Ordering::Relaxed)
+    }
+
+    /// Whether the writer is running (its queue is open). False after [`TokenWriter::close`], or
+    /// if its supervisor is gone, which the supervision should never let happen while a handle
+    /// exists.
+    pub fn is_running(&self) -> bool {
+        !self.queue.is_closed()
     }
 }
 
@@ -77,14 +99,42 @@ fn writer_stopped() -> Error {
     Error::Storage("the token writer has stopped".into())
 }
 
+fn writer_lost_row() -> Error {
+    Error::Storage("the token writer failed while it held this row; its commit is unknown".into())
+}
+
+/// Runs [`write_batches`] on `queue` until every handle is dropped or `closing` has drained it,
+/// starting it again (and counting in `restarts`) whenever it panics. The queue outlives a
+/// panic, so rows waiting in it are written by the next writer.
+async fn supervise(
+    store: Arc<dyn TokenStore>,
+    mut queue: mpsc::Receiver<Pending>,
+    restarts: Arc<AtomicU64>,
+    closing: Arc<Notify>,
+) {
+    loop {
+        // Unwind safety: a panic drops the batch in hand (its callers get an error); the queue is
+        // a channel, consistent at every await point; the store is shared state that must hold its
+        // invariants across panics anyway.
+        match AssertUnwindSafe(write_batches(store.as_ref(), &mut queue, &closing)).catch_unwind().await {
+            Ok(()) => return,
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                let restarts = restarts.fetch_add(1, Ordering::Relaxed) + 1;
+                tracing::error!(panic = %message, restarts, "the token writer panicked; starting it again");
+            }
+        }
+    }
+}
+
 /// The writer loop: waits for at least one row, takes every row waiting up to [`MAX_BATCH`],
 /// commits them together and answers each. When `closing` is notified, the queue is closed
 /// (no new rows) and the loop ends once the rows already queued are committed.
-async fn write_batches(
-    store: Arc<dyn TokenStore>,
-    mut queue: mpsc::Receiver<Pending>,
-    closing: Arc<tokio::sync::Notify>,
-) {
+async fn write_batches(store: &dyn TokenStore, queue: &mut mpsc::Receiver<Pending>, closing: &Notify) {
     let mut pending = Vec::with_capacity(MAX_BATCH);
     let mut rows = Vec::with_capacity(MAX_BATCH);
     loop {

@@ -1,8 +1,15 @@
 //! Shared state of the REST API and the dashboard's server functions.
 
-use std::{net::IpAddr, sync::Arc, time::Duration};
+use std::{
+    net::IpAddr,
+    sync::{
+        atomic::{AtomicU8, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
-use tessera_core::{OrgSlug, Store};
+use tessera_core::{OrgSlug, RevocationEvent, Store};
 
 use crate::{
     client_addr::TrustedProxies,
@@ -75,6 +82,58 @@ pub struct AppParts {
     pub user_identities: Arc<UserIdentities>,
     /// Token rows recently read by introspection.
     pub token_rows: Arc<TokenRows>,
+    /// Whether other processes' revocation notices are being received (for `/readyz`).
+    pub revocation_notices: NoticeStatus,
+}
+
+/// Whether this process hears about revocations that other processes commit
+/// ([`Store::watch_revocations`]), as `/readyz` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoticeState {
+    /// Notices arrive: caches hold what the database holds, give or take a millisecond.
+    Listening,
+    /// Not yet, or no longer, listening (the database is unreachable or restarting): the caches
+    /// were emptied when the connection was lost and are emptied again once it listens, and
+    /// meanwhile trust what they read for the cache TTL only.
+    Reconnecting,
+    /// This store delivers no notices (an in-memory SQLite database, or a notice file that cannot
+    /// be watched): caches rely on their TTL.
+    Off,
+}
+
+impl NoticeState {
+    /// As `/readyz` writes it: `listening`, `reconnecting` or `off`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Listening => "listening",
+            Self::Reconnecting => "reconnecting",
+            Self::Off => "off",
+        }
+    }
+}
+
+/// The current [`NoticeState`], shared between the notice listener and `/readyz`.
+#[derive(Debug)]
+pub struct NoticeStatus(AtomicU8);
+
+impl NoticeStatus {
+    /// A status that starts at `state`.
+    pub fn new(state: NoticeState) -> Self {
+        Self(AtomicU8::new(state as u8))
+    }
+
+    /// The state now.
+    pub fn get(&self) -> NoticeState {
+        match self.0.load(Ordering::SeqCst) {
+            s if s == NoticeState::Listening as u8 => NoticeState::Listening,
+            s if s == NoticeState::Reconnecting as u8 => NoticeState::Reconnecting,
+            _ => NoticeState::Off,
+        }
+    }
+
+    fn set(&self, state: NoticeState) {
+        self.0.store(state as u8, Ordering::SeqCst);
+    }
 }
 
 impl std::ops::Deref for AppState {
@@ -85,11 +144,21 @@ impl std::ops::Deref for AppState {
     }
 }
 
+impl From<AppParts> for AppState {
+    /// The state of parts assembled by the caller (a tool or a test that brings its own token
+    /// writer); unlike [`AppState::new`], it starts no task and listens for no notices.
+    fn from(parts: AppParts) -> Self {
+        Self(Arc::new(parts))
+    }
+}
+
 impl AppState {
     /// Bundles the parts, starts the token writer task and, where the store delivers them,
     /// listens for other processes' revocations ([`Store::watch_revocations`]): each notice
-    /// clears the API-key cache and the token-row cache. The listener stops once the last clone
-    /// of this state is dropped (at the next notice).
+    /// clears the API-key cache and the token-row cache, and so does the loss of the listening
+    /// connection and its return (notices in between went unheard), which also set
+    /// [`AppParts::revocation_notices`]. The listener stops once the last clone of this state is
+    /// dropped (at its next event).
     ///
     /// # Panics
     /// Outside a Tokio runtime.
@@ -104,14 +173,23 @@ impl AppState {
             config: Arc::new(config),
             token_writer,
             user_identities: Arc::default(),
+            revocation_notices: NoticeStatus::new(NoticeState::Reconnecting),
         });
         let weak = Arc::downgrade(&parts);
-        parts.store.watch_revocations(Box::new(move || {
+        let watching = parts.store.watch_revocations(Box::new(move |event| {
             let Some(parts) = weak.upgrade() else { return false };
             parts.api_key_cache.clear();
             parts.token_rows.forget_all();
+            match event {
+                RevocationEvent::Listening => parts.revocation_notices.set(NoticeState::Listening),
+                RevocationEvent::Lost => parts.revocation_notices.set(NoticeState::Reconnecting),
+                RevocationEvent::Notice => {}
+            }
             true
         }));
+        if !watching {
+            parts.revocation_notices.set(NoticeState::Off);
+        }
         Self(parts)
     }
 }

@@ -27,9 +27,25 @@ use crate::{
 };
 use crate::{MemberId, NewSession, OrgCounts, Role, Session, SessionHash};
 
-/// What [`Store::watch_revocations`] calls after each revocation another process committed; it
-/// returns whether to keep listening.
-pub type RevocationNotice = Box<dyn Fn() -> bool + Send + Sync>;
+/// What [`Store::watch_revocations`] calls with each [`RevocationEvent`]; it returns whether to
+/// keep listening.
+pub type RevocationNotice = Box<dyn Fn(RevocationEvent) -> bool + Send + Sync>;
+
+/// What [`Store::watch_revocations`] reports. After [`Lost`](Self::Lost) and until
+/// [`Listening`](Self::Listening), revocations by other processes go unheard; either way,
+/// whatever was cached may be stale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RevocationEvent {
+    /// Notices are being received: the first time, or again after the connection that receives
+    /// them was lost (whatever was revoked meanwhile went unheard).
+    Listening,
+    /// Some process committed a revocation (of an API key or a user token) or a deletion (of a
+    /// user or of token rows).
+    Notice,
+    /// The connection that receives notices was lost (the database restarts or is unreachable);
+    /// the backend keeps trying to open it again.
+    Lost,
+}
 
 /// Persistence for every Tessera entity: every concern's trait, plus the database's health and
 /// its revocation notices. Object-safe: the server holds an `Arc<dyn Store>`.
@@ -43,10 +59,12 @@ pub trait Store:
     /// Starts telling this process about revocations that other processes commit, so that what
     /// it caches (API keys, token rows) is dropped at once instead of when it expires: after
     /// every committed revocation of an API key or a user token, and every deletion of a user or
-    /// of token rows, by any process on the same database, the backend calls `on_notice`. It
-    /// also calls it when it may have missed notices (its listening connection was lost and
-    /// opened again), since anything may have changed meanwhile. It stops for good once
-    /// `on_notice` returns `false` (its owner is gone) or the store is closed.
+    /// of token rows, by any process on the same database, the backend calls `on_notice` with
+    /// [`RevocationEvent::Notice`]. It calls it with [`RevocationEvent::Listening`] once notices
+    /// are received (at the start, and again after its listening connection was lost and opened
+    /// again: anything may have changed meanwhile), and with [`RevocationEvent::Lost`] as soon as
+    /// that connection is lost. It stops for good once `on_notice` returns `false` (its owner is
+    /// gone) or the store is closed.
     ///
     /// Returns whether notices will be delivered; when not (an in-memory SQLite database, or a
     /// notice mechanism that could not be set up), callers rely on their caches' expiry alone.

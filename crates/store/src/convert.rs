@@ -35,6 +35,13 @@ pub(crate) fn storage(e: sqlx::Error) -> Error {
     Error::Storage(Box::new(e))
 }
 
+/// Whether `e` is the database refusing a foreign key (PostgreSQL SQLSTATE 23503, SQLite
+/// `SQLITE_CONSTRAINT_FOREIGNKEY`): the one failure of a token batch that means "a row's user
+/// (or key) is not of its org" rather than "the database is in trouble".
+pub(crate) fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error().is_some_and(|d| d.is_foreign_key_violation())
+}
+
 /// A unique violation as [`Error::Conflict`] with `code`, anything else as [`Error::Storage`].
 /// Detected by sqlx's backend-neutral check, not by constraint name, so both backends agree.
 pub(crate) fn conflict_or_storage(e: sqlx::Error, code: &'static str, message: &str) -> Error {

@@ -28,6 +28,9 @@ mod postgres;
 mod sqlite;
 
 pub use open::redact as redact_url;
-pub use open::{migrate, open, OpenError, DEFAULT_DATABASE_URL};
+pub use open::{
+    migrate, open, open_with, OpenError, StoreOptions, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_DATABASE_URL,
+    DEFAULT_STATEMENT_TIMEOUT,
+};
 pub use postgres::{PgStore, REVOCATION_CHANNEL};
 pub use sqlite::SqliteStore;

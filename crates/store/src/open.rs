@@ -77,7 +77,40 @@ fn backend(url: &str) -> Result<Backend, OpenError> {
     }
 }
 
-/// Connects to the database at `url` and applies pending migrations.
+/// How long a PostgreSQL query waits for a connection of the pool by default: 3 seconds
+/// ([`StoreOptions::acquire_timeout`]).
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// PostgreSQL's `statement_timeout` on the pool's connections by default: 30 seconds
+/// ([`StoreOptions::statement_timeout`]).
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How a store's connections behave when the database is slow or gone. Applies to PostgreSQL;
+/// a SQLite file cannot be unreachable, and its writers wait for the file's lock for 5 s (its
+/// busy timeout) instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// How long a query waits for a pooled connection, opening a new one included (sqlx retries
+    /// a refused connection until then), before it fails as a storage error (503
+    /// `storage_unavailable`): [`DEFAULT_ACQUIRE_TIMEOUT`] unless set. While the database is
+    /// down, this is how long a call takes to be refused; sqlx's own default is 30 s. Also bounds
+    /// the first connection when the store is opened.
+    pub acquire_timeout: Duration,
+    /// PostgreSQL's `statement_timeout` for every statement of the pool's connections, so a
+    /// server that accepts but does not finish work (stuck I/O, a lock held forever) cannot hold
+    /// a request and a connection for longer: [`DEFAULT_STATEMENT_TIMEOUT`] unless set;
+    /// `Duration::ZERO` turns it off. Migrations run without it.
+    pub statement_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT, statement_timeout: DEFAULT_STATEMENT_TIMEOUT }
+    }
+}
+
+/// Connects to the database at `url` with the default [`StoreOptions`] and applies pending
+/// migrations.
 ///
 /// `postgres://…` or `postgresql://…` selects PostgreSQL; `sqlite:…` selects SQLite
 /// (e.g. [`DEFAULT_DATABASE_URL`], `sqlite:./data/tessera.db`), whose folder and file are created
@@ -87,6 +120,14 @@ fn backend(url: &str) -> Result<Backend, OpenError> {
 /// [`OpenError`] for an unsupported or malformed URL, an unreachable database, or a failed
 /// migration.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, OpenError> {
+    open_with(url, StoreOptions::default()).await
+}
+
+/// [`open`] with the given [`StoreOptions`].
+///
+/// # Errors
+/// As [`open`].
+pub async fn open_with(url: &str, options: StoreOptions) -> Result<Arc<dyn Store>, OpenError> {
     Ok(match backend(url)? {
         Backend::Sqlite => {
             let store = SqliteStore::connect(url).await?;
@@ -94,7 +135,7 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, OpenError> {
             Arc::new(store)
         }
         Backend::Postgres => {
-            let store = PgStore::connect(url).await?;
+            let store = PgStore::connect(url, options).await?;
             store.migrate().await?;
             Arc::new(store)
         }
@@ -109,7 +150,7 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, OpenError> {
 pub async fn migrate(url: &str) -> Result<usize, OpenError> {
     match backend(url)? {
         Backend::Sqlite => SqliteStore::connect(url).await?.migrate().await,
-        Backend::Postgres => PgStore::connect(url).await?.migrate().await,
+        Backend::Postgres => PgStore::connect(url, StoreOptions::default()).await?.migrate().await,
     }
 }
 
@@ -140,14 +181,16 @@ where
     DB: Database,
     DB::Connection: Migrate,
 {
-    let applied = || async {
-        let mut conn = pool.acquire().await?;
-        conn.ensure_migrations_table().await?;
-        Ok::<_, MigrateError>(conn.list_applied_migrations().await?.len())
-    };
-    let before = applied().await.map_err(OpenError::Migrate)?;
-    migrator.run(pool).await.map_err(OpenError::Migrate)?;
-    let after = applied().await.map_err(OpenError::Migrate)?;
+    let mut conn = pool.acquire().await.map_err(|e| OpenError::Migrate(e.into()))?;
+    apply_migrations_on(migrator, &mut *conn).await
+}
+
+/// [`apply_migrations`] on one connection (PostgreSQL lifts its statement timeout on it first).
+pub(crate) async fn apply_migrations_on<C: Migrate>(migrator: &Migrator, conn: &mut C) -> Result<usize, OpenError> {
+    conn.ensure_migrations_table().await.map_err(OpenError::Migrate)?;
+    let before = conn.list_applied_migrations().await.map_err(OpenError::Migrate)?.len();
+    migrator.run_direct(conn).await.map_err(OpenError::Migrate)?;
+    let after = conn.list_applied_migrations().await.map_err(OpenError::Migrate)?.len();
     Ok(after.saturating_sub(before))
 }
 

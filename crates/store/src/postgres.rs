@@ -7,11 +7,11 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool};
 use sqlx::{Postgres, Transaction};
 
-use tessera_core::{NewUserToken, OrgId, RevocationNotice, Store, UserToken};
+use tessera_core::{NewUserToken, OrgId, RevocationEvent, RevocationNotice, Store, UserToken};
 use uuid::Uuid;
 
-use crate::convert::{micros, micros_opt, storage};
-use crate::open::{apply_migrations, pool_options, redact, OpenError};
+use crate::convert::{is_foreign_key_violation, micros, micros_opt, storage};
+use crate::open::{apply_migrations_on, pool_options, redact, OpenError, StoreOptions};
 
 /// The sqlx database the storage methods in `sql/` run on here.
 type Db = Postgres;
@@ -34,9 +34,12 @@ static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
 /// table's name.
 pub const REVOCATION_CHANNEL: &str = "tessera_revocation";
 
-/// A listener on [`REVOCATION_CHANNEL`], on a connection of `pool`.
+/// A listener on [`REVOCATION_CHANNEL`], on a connection of `pool`. It does not reconnect by
+/// itself (`eager_reconnect` off): a lost connection is reported at once, and the caller opens a
+/// new listener.
 async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
+    listener.eager_reconnect(false);
     listener.listen(REVOCATION_CHANNEL).await?;
     Ok(listener)
 }
@@ -49,25 +52,41 @@ pub struct PgStore {
 
 impl PgStore {
     /// Connects to `url` (`postgres://user:password@host:5432/db` or `postgresql://…`) without
-    /// migrating.
+    /// migrating, with `options`' acquire timeout on the pool and statement timeout on every
+    /// connection.
     ///
     /// # Errors
-    /// [`OpenError`] if the URL is malformed or the server is unreachable or refuses the login.
-    /// Messages never contain the URL's password.
-    pub(crate) async fn connect(url: &str) -> Result<Self, OpenError> {
-        let options =
+    /// [`OpenError`] if the URL is malformed or the server is unreachable (within the acquire
+    /// timeout) or refuses the login. Messages never contain the URL's password.
+    pub(crate) async fn connect(url: &str, options: StoreOptions) -> Result<Self, OpenError> {
+        let mut connect =
             PgConnectOptions::from_str(url).map_err(|source| OpenError::InvalidUrl { url: redact(url), source })?;
+        if !options.statement_timeout.is_zero() {
+            // Sent with the startup packet, so it is each session's default (`reset` returns to it).
+            let millis = options.statement_timeout.as_millis().to_string();
+            connect = connect.options([("statement_timeout", millis.as_str())]);
+        }
         let pool = pool_options::<Postgres>()
-            .connect_with(options)
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect)
             .await
             .map_err(|source| OpenError::Connect { url: redact(url), source })?;
         Ok(Self { pool })
     }
 
     /// Applies pending migrations; returns how many were applied. Concurrent instances may do
-    /// this at once: sqlx serializes migrations with an advisory lock.
+    /// this at once: sqlx serializes migrations with an advisory lock. They run on one
+    /// connection with the statement timeout lifted: a migration may take long on a big table.
     pub(crate) async fn migrate(&self) -> Result<usize, OpenError> {
-        apply_migrations(&MIGRATOR, &self.pool).await
+        let mut conn = self.pool.acquire().await.map_err(|e| OpenError::Migrate(e.into()))?;
+        sqlx::query("set statement_timeout = 0").execute(&mut *conn).await.map_err(|e| OpenError::Migrate(e.into()))?;
+        let applied = apply_migrations_on(&MIGRATOR, &mut *conn).await;
+        // Back to the session's default, the configured timeout; a connection that cannot is
+        // not returned to the pool.
+        if sqlx::query("reset statement_timeout").execute(&mut *conn).await.is_err() {
+            conn.close_on_drop();
+        }
+        applied
     }
 
     /// Nothing to do: the triggers of migration `0005_revocation_notices` announce every
@@ -89,11 +108,14 @@ impl PgStore {
     /// with up to 8.
     ///
     /// Returns the inserted tokens (a row that would be a second live
-    /// default token is skipped), or `None` when the statement failed with a database error (a
-    /// row whose user is not in the org breaks the foreign key): nothing was inserted.
+    /// default token is skipped), or `None` when the statement failed with a foreign-key
+    /// violation (SQLSTATE 23503: a row whose user is not in the org, or that names another
+    /// org's signing key or API key): nothing was inserted, and the caller inserts the rows one
+    /// by one to find out which.
     ///
     /// # Errors
-    /// [`tessera_core::Error::Storage`] when no connection can be had or it fails.
+    /// [`tessera_core::Error::Storage`] when no connection can be had, it fails, or the statement
+    /// fails for any other reason; nothing was inserted then either.
     pub(crate) async fn insert_token_batch(
         &self,
         batch: &[(OrgId, NewUserToken)],
@@ -140,7 +162,10 @@ impl PgStore {
                     .collect::<tessera_core::Result<_>>()
                     .map(Some)
             }
-            Err(sqlx::Error::Database(_)) => Ok(None),
+            // Only a row whose user (or key) is not of its org breaks the statement this way;
+            // any other failure (a lock or statement timeout, a full disk, a lost connection)
+            // fails the whole batch, rather than costing one more statement per row.
+            Err(e) if is_foreign_key_violation(&e) => Ok(None),
             Err(e) => Err(storage(e)),
         }
     }
@@ -154,8 +179,11 @@ impl Store for PgStore {
 
     /// Listens on [`REVOCATION_CHANNEL`] (filled by the triggers of migration
     /// `0005_revocation_notices`) from a task of its own, on one connection taken from the pool
-    /// for as long as it runs, and calls `on_notice` for each notice, and again after its
-    /// connection was lost and opened again (notices sent meanwhile are gone). It stops when
+    /// for as long as it runs, and calls `on_notice` with [`RevocationEvent::Listening`] once it
+    /// listens, [`RevocationEvent::Notice`] for each notice, and [`RevocationEvent::Lost`] as soon
+    /// as the connection is lost (the server restarted or went away). Then it opens one again,
+    /// trying every [`LISTEN_RETRY`] (each try waits at most the pool's acquire timeout), and
+    /// reports `Listening` again once it does (notices sent meanwhile are gone). It stops when
     /// `on_notice` returns `false` or the pool is closed. Returns `true`.
     ///
     /// # Panics
@@ -163,33 +191,38 @@ impl Store for PgStore {
     fn watch_revocations(&self, on_notice: RevocationNotice) -> bool {
         let pool = self.pool.clone();
         tokio::spawn(async move {
-            let mut listener = None;
+            let mut listener: Option<PgListener> = None;
             loop {
                 let Some(active) = listener.as_mut() else {
                     match listen(&pool).await {
                         Ok(new) => {
                             listener = Some(new);
                             // Whatever was revoked before this connection listened went unheard.
-                            if !on_notice() {
+                            if !on_notice(RevocationEvent::Listening) {
                                 return;
                             }
                         }
                         Err(sqlx::Error::PoolClosed) => return,
                         Err(e) => {
-                            tracing::warn!(error = %e, "cannot listen for revocation notices; retrying in 1 s");
-                            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                            tracing::warn!(error = %e, retry_in = ?LISTEN_RETRY, "cannot listen for revocation notices");
+                            tokio::time::sleep(LISTEN_RETRY).await;
                         }
                     }
                     continue;
                 };
                 let keep_going = match active.try_recv().await {
-                    // A notice, or `None`: the connection was lost (and opened again).
-                    Ok(_) => on_notice(),
+                    Ok(Some(_)) => on_notice(RevocationEvent::Notice),
                     Err(sqlx::Error::PoolClosed) => return,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "lost the revocation notice connection; reconnecting");
+                    // `None`: the connection was lost (with `eager_reconnect` off, reported at once
+                    // rather than after a reconnection that may wait for the acquire timeout).
+                    lost => {
+                        if let Err(e) = lost {
+                            tracing::warn!(error = %e, "lost the revocation notice connection; reconnecting");
+                        } else {
+                            tracing::warn!("lost the revocation notice connection; reconnecting");
+                        }
                         listener = None;
-                        on_notice()
+                        on_notice(RevocationEvent::Lost)
                     }
                 };
                 if !keep_going {
@@ -200,6 +233,10 @@ impl Store for PgStore {
         true
     }
 }
+
+/// How long the revocation listener waits between attempts to listen again after its connection
+/// was lost: 200 ms, so notices resume within about that once the database is back.
+const LISTEN_RETRY: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// A whole batch of token rows in one statement, one array per column, `$1`…`$9` in the order of
 /// `new_token_columns!` (`uuid[]`, `int8[]` for the microsecond times, `bool[]`). One statement
@@ -225,3 +262,35 @@ const INSERT_USER_TOKENS_UNNEST: &str = concat!(
     "as v(id, org_id, user_id, signing_key_id, issued_at, expires_at, is_default, by_key, by_member, n) ",
     "order by n on conflict do nothing returning id"
 );
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// `statement_timeout` is each session's default on the pool's connections, also on the one
+    /// the migrations ran on (their `set statement_timeout = 0` is undone), and a statement that
+    /// runs longer is cancelled by the server (SQLSTATE 57014) instead of holding the call.
+    #[tokio::test]
+    async fn statements_time_out_but_the_migrations_connection_gets_its_timeout_back() {
+        let Some(db) = tessera_testdb::TestDatabase::postgres() else {
+            eprintln!("{} is unset: skipped", tessera_testdb::POSTGRES_URL_VAR);
+            return;
+        };
+        let options = StoreOptions { statement_timeout: Duration::from_millis(300), ..StoreOptions::default() };
+        let store = PgStore::connect(&db.url, options).await.unwrap();
+        assert!(store.migrate().await.unwrap() > 0);
+        let mut conns = Vec::new();
+        for _ in 0..3 {
+            let mut conn = store.pool.acquire().await.unwrap();
+            let (timeout,): (String,) = sqlx::query_as("show statement_timeout").fetch_one(&mut *conn).await.unwrap();
+            assert_eq!(timeout, "300ms");
+            conns.push(conn);
+        }
+        drop(conns);
+        let err = sqlx::query("select pg_sleep(5)").execute(&store.pool).await.unwrap_err();
+        let code = err.as_database_error().and_then(|e| e.code()).map(|c| c.into_owned());
+        assert_eq!(code.as_deref(), Some("57014"), "{err}");
+    }
+}

@@ -8,9 +8,9 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 
-use tessera_core::{NewUserToken, OrgId, RevocationNotice, Store, UserToken};
+use tessera_core::{NewUserToken, OrgId, RevocationEvent, RevocationNotice, Store, UserToken};
 
-use crate::convert::storage;
+use crate::convert::{is_foreign_key_violation, storage};
 use crate::open::{apply_migrations, pool_options, redact, OpenError};
 
 /// The sqlx database the storage methods in `sql/` run on here.
@@ -131,13 +131,14 @@ impl SqliteStore {
     /// worker thread instead of one per row (measured 2026-11-21, 100,000 users: 11,039 req/s
     /// against 9,275 with one row per statement), and no row comes back from it.
     ///
-    /// All or nothing: when a statement fails (a user not in the org) or a row is skipped (a
-    /// second live default token), the transaction is rolled back and `None` says that nothing
-    /// was inserted, so the caller can insert the rows one by one, each with its own result.
+    /// All or nothing: when a statement fails with a foreign-key violation (a user not in the
+    /// org) or a row is skipped (a second live default token), the transaction is rolled back
+    /// and `None` says that nothing was inserted, so the caller can insert the rows one by one,
+    /// each with its own result.
     ///
     /// # Errors
-    /// [`tessera_core::Error::Storage`] when the transaction cannot start or commit, or the
-    /// connection fails.
+    /// [`tessera_core::Error::Storage`] when the transaction cannot start or commit, the
+    /// connection fails, or a statement fails for any other reason (nothing is inserted).
     pub(crate) async fn insert_token_batch(
         &self,
         batch: &[(OrgId, NewUserToken)],
@@ -154,10 +155,18 @@ impl SqliteStore {
             }
             match query.execute(&mut *tx).await {
                 Ok(done) if done.rows_affected() == size as u64 => {}
-                Ok(_) | Err(sqlx::Error::Database(_)) => {
+                // A row skipped (a second live default token) or one whose user is not in the org
+                // (foreign key): the rows go in one by one, each with its own result.
+                Ok(_) => {
                     tx.rollback().await.map_err(storage)?;
                     return Ok(None);
                 }
+                Err(e) if is_foreign_key_violation(&e) => {
+                    tx.rollback().await.map_err(storage)?;
+                    return Ok(None);
+                }
+                // Anything else (`SQLITE_BUSY` past the busy timeout, a full disk, I/O) fails the
+                // batch; dropping the transaction rolls it back.
                 Err(e) => return Err(storage(e)),
             }
         }
@@ -178,8 +187,9 @@ impl Store for SqliteStore {
         sql::ping(&self.pool).await
     }
 
-    /// Watches the notice file ([`NOTICE_FILE_SUFFIX`]) from a thread of its own and calls
-    /// `on_notice` on every change to it (including its removal, after which nothing more
+    /// Watches the notice file ([`NOTICE_FILE_SUFFIX`]) from a thread of its own, calls
+    /// `on_notice` with [`RevocationEvent::Listening`] once the watch is set up and with
+    /// [`RevocationEvent::Notice`] on every change to it (including its removal, after which nothing more
     /// comes), until `on_notice` returns `false`. Returns `false` for an in-memory database or
     /// when the file cannot be watched (the reason is logged).
     fn watch_revocations(&self, on_notice: RevocationNotice) -> bool {
@@ -197,11 +207,15 @@ impl Store for SqliteStore {
                 return false;
             }
         };
+        // The watch is set up: changes from now on are queued for the thread.
+        if !on_notice(RevocationEvent::Listening) {
+            return true;
+        }
         let spawned = std::thread::Builder::new().name("tessera-revocations".into()).spawn(move || {
             let _watching = watcher;
             // Every event is a change (or the end) of the file: each one is worth a notice.
             while received.recv().is_ok() {
-                if !on_notice() {
+                if !on_notice(RevocationEvent::Notice) {
                     return;
                 }
             }

@@ -8,11 +8,16 @@
 //! Creating and dropping a PostgreSQL database runs on a thread with its own runtime, so the same
 //! calls work from plain `#[test]`s, from async tests and while unwinding from a failed assertion
 //! (from async code, call them in `spawn_blocking` to keep the runtime's worker free).
+//!
+//! [`PgServer`] is a whole PostgreSQL server of one test's own, for tests that stop and start it.
 
 use std::path::Path;
 
 use sqlx::{Connection, Executor, PgConnection};
 use tempfile::TempDir;
+
+mod server;
+pub use server::{postgres_bin_dir, PgServer, ServerError, DEFAULT_BIN_DIRS, POSTGRES_BIN_VAR};
 
 /// Environment variable with an admin URL of a PostgreSQL server that may create databases, e.g.
 /// `postgres://postgres@127.0.0.1:5432/test`.

@@ -67,6 +67,7 @@ impl DbConn {
     }
 }
 
+#[derive(Clone, Debug)]
 pub struct Response {
     pub status: StatusCode,
     pub headers: HeaderMap,
@@ -134,28 +135,11 @@ impl TestApp {
     }
 
     pub async fn send(&self, request: Request<Body>) -> Response {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
-        };
-        Response { status, headers, body }
+        send_to(&self.router, request).await
     }
 
     pub async fn call(&self, method: Method, uri: &str, key: Option<&str>, body: Option<Value>) -> Response {
-        let mut builder = Request::builder().method(method).uri(uri);
-        if let Some(key) = key {
-            builder = builder.header(header::AUTHORIZATION, format!("Bearer {key}"));
-        }
-        let request = match body {
-            Some(body) => builder.header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_string())),
-            None => builder.body(Body::empty()),
-        };
-        self.send(request.unwrap()).await
+        call_on(&self.router, method, uri, key, body).await
     }
 
     pub async fn get(&self, uri: &str, key: &str) -> Response {
@@ -178,6 +162,33 @@ impl TestApp {
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         r.body
     }
+}
+
+/// Sends `request` to `router` and reads the whole answer (a JSON body parsed, else kept as a string).
+pub async fn send_to(router: &Router, request: Request<Body>) -> Response {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+    };
+    Response { status, headers, body }
+}
+
+/// `method uri` on `router`, with `key` as a bearer token and `body` as JSON when given.
+pub async fn call_on(router: &Router, method: Method, uri: &str, key: Option<&str>, body: Option<Value>) -> Response {
+    let mut builder = Request::builder().method(method).uri(uri);
+    if let Some(key) = key {
+        builder = builder.header(header::AUTHORIZATION, format!("Bearer {key}"));
+    }
+    let request = match body {
+        Some(body) => builder.header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_string())),
+        None => builder.body(Body::empty()),
+    };
+    send_to(router, request.unwrap()).await
 }
 
 /// Verifies `token` with the JWKS served for `slug`, like an offline token consumer would.

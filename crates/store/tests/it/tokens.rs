@@ -18,6 +18,7 @@ contract!(
     concurrent_token_writes_neither_fail_nor_lose_rows,
     insert_user_tokens_commits_a_batch_with_one_result_per_row,
     a_token_row_names_a_signing_key_and_api_key_of_its_own_org,
+    a_batch_failing_for_another_reason_than_a_vanished_user_fails_whole,
     keys_that_tokens_refer_to_cannot_be_deleted,
     user_and_default_token_reads_both_in_one_call,
 );
@@ -274,6 +275,56 @@ async fn a_token_row_names_a_signing_key_and_api_key_of_its_own_org(db: &TestDb)
             assert!(result.is_err() && stored.is_none(), "row {i}: {result:?}, stored {stored:?}");
         }
     }
+}
+
+/// Only a foreign-key failure (a user deleted under the batch) means "insert the rows one by
+/// one"; any other database error (here a trigger that refuses one row, standing in for a lock
+/// timeout, a full disk or a serialization failure) fails the whole batch as a storage error,
+/// nothing inserted, instead of costing one more statement per row (issue 14, finding 6).
+async fn a_batch_failing_for_another_reason_than_a_vanished_user_fails_whole(db: &TestDb) {
+    use sqlx::{Connection, Executor};
+    let s = db.store();
+    let (a, ka) = org(s, "acme").await;
+    let ua = user(s, a.id, "u1").await;
+    let refused_at = t(99);
+    let refused_micros = (refused_at.unix_timestamp_nanos() / 1000) as i64;
+    match db.backend {
+        Backend::Sqlite => {
+            let mut conn = sqlx::SqliteConnection::connect(&db.fresh.url).await.unwrap();
+            let sql = format!(
+                "create trigger refuse_one before insert on user_token when new.issued_at = {refused_micros} \
+                 begin select raise(abort, 'injected failure'); end"
+            );
+            conn.execute(sql.as_str()).await.unwrap();
+        }
+        Backend::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(&db.fresh.url).await.unwrap();
+            conn.execute(
+                "create function refuse_one() returns trigger language plpgsql as \
+                 $$ begin raise exception 'injected failure'; end $$",
+            )
+            .await
+            .unwrap();
+            let sql = format!(
+                "create trigger refuse_one before insert on user_token for each row \
+                 when (new.issued_at = {refused_micros}) execute function refuse_one()"
+            );
+            conn.execute(sql.as_str()).await.unwrap();
+        }
+    }
+    let batch = vec![
+        (a.id, new_token(ua.id, ka.id, t(1), None)),
+        (a.id, new_token(ua.id, ka.id, refused_at, None)),
+        (a.id, new_token(ua.id, ka.id, t(2), None)),
+    ];
+    let outcome = s.insert_user_tokens(&batch).await;
+    assert!(matches!(outcome, Err(Error::Storage(_))), "the batch should fail as a whole: {outcome:?}");
+    for (org_id, new) in &batch {
+        assert_eq!(s.user_token(*org_id, new.id).await.unwrap(), None, "{new:?} is stored");
+    }
+    // A batch the trigger lets through still goes in.
+    let results = s.insert_user_tokens(&[batch[0].clone(), batch[2].clone()]).await.unwrap();
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
 }
 
 /// Deletes through a connection of its own (the store has no such operation): SQLite's foreign
