@@ -122,6 +122,7 @@ async fn a_panicking_token_writer_is_restarted_and_readyz_reports_it() {
         token_writer: Arc::new(writer),
         user_identities: s.user_identities.clone(),
         token_rows: s.token_rows.clone(),
+        api_key_failures: s.api_key_failures.clone(),
         revocation_notices: NoticeStatus::new(NoticeState::Off),
     });
     let router = tessera_api::http_layers(tessera_api::router(state));
