@@ -8,9 +8,11 @@
 //!   (`public, max-age=300`); the client bundle (`/pkg/…`), the favicon and the Swagger UI files
 //!   (`/docs/…`) are left to the browser's default.
 //! - `X-Content-Type-Options: nosniff` (Fetch standard §X-Content-Type-Options) and
-//!   `Referrer-Policy: no-referrer` (W3C Referrer Policy §3.1) everywhere: no response is read as a
-//!   type it does not declare, and no URL of Tessera's (a user's id in a path) leaves in a
-//!   `Referer`.
+//!   `Referrer-Policy: same-origin` (W3C Referrer Policy §3) everywhere: no response is read as a
+//!   type it does not declare, and no URL of Tessera's (a user's id in a path) leaves for another
+//!   site in a `Referer`. Not `no-referrer`: under it browsers send `Origin: null` with a plain
+//!   form post (Fetch §3.1, "append a request `Origin` header"), and the dashboard's forms, which
+//!   work without JavaScript, are checked by their `Origin` (`member_auth::check_origin`).
 //! - `Content-Security-Policy` (W3C CSP Level 3), each with `frame-ancestors 'none'` so no page can
 //!   be framed (clickjacking): dashboard pages set their own with the nonce of their inline
 //!   scripts ([`dashboard_policy`]); the Swagger UI gets [`SWAGGER_UI_POLICY`]; everything else,
@@ -77,7 +79,7 @@ fn apply(headers: &mut HeaderMap, static_file: bool, swagger_ui: bool) {
     let policy = if swagger_ui { SWAGGER_UI_POLICY } else { API_POLICY };
     headers.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(policy));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
 }
 

@@ -17,7 +17,7 @@ fn assert_not_stored(r: &Response, what: &str) {
 
 fn assert_browser_protections(r: &Response, what: &str) {
     assert_eq!(header_of(r, "x-content-type-options"), "nosniff", "{what}");
-    assert_eq!(header_of(r, "referrer-policy"), "no-referrer", "{what}");
+    assert_eq!(header_of(r, "referrer-policy"), "same-origin", "{what}");
     let csp = header_of(r, "content-security-policy");
     assert!(csp.contains("frame-ancestors 'none'"), "{what}: CSP {csp:?}");
 }
