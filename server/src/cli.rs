@@ -108,6 +108,12 @@ pub struct ServeArgs {
     /// serve` and `end-to-end` do), else 127.0.0.1:3000.
     #[arg(long, env = "TESSERA_LISTEN")]
     pub listen: Option<SocketAddr>,
+    /// Address and port of a listener of its own for `GET /metrics` (Prometheus text format).
+    /// When set, `/metrics` is served only there (plain HTTP, no other route) and the main
+    /// listener answers 404 for it, so metrics can be kept off a public port. Default: none,
+    /// `/metrics` is served on `--listen`.
+    #[arg(long, env = "TESSERA_METRICS_LISTEN", value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<SocketAddr>,
     /// Public base URL of this server, used in token issuers (`{public-url}/o/{org}`).
     /// Default: `http://` + the listen address (with 0.0.0.0 shown as 127.0.0.1).
     #[arg(long, env = "TESSERA_PUBLIC_URL")]

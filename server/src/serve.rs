@@ -32,7 +32,16 @@ pub async fn run(args: ServeArgs, storage: StorageArgs) -> anyhow::Result<()> {
     tokio::spawn(purge_sessions(state.clone(), guard.clone()));
     let dashboard = web::router(web::leptos_options(listen, args.site_root), state.clone(), guard);
     let request_timeout = Duration::from_secs(args.request_timeout_seconds);
-    let app = tessera_api::router(state.clone()).merge(dashboard);
+    let metrics = tessera_api::metrics::router(tessera_api::metrics::MetricsState {
+        handle: tessera_api::metrics::install(),
+        store: state.store.clone(),
+    });
+    tokio::spawn(metrics_upkeep());
+    let mut app = tessera_api::router(state.clone()).merge(dashboard);
+    match args.metrics_listen {
+        None => app = app.merge(metrics),
+        Some(addr) => serve_metrics(addr, metrics).await?,
+    }
     let app = tessera_api::http_layers(tessera_api::request_timeout(app, request_timeout));
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     log_serving(listen, &public_url, &storage.database_url);
@@ -64,6 +73,37 @@ pub async fn run(args: ServeArgs, storage: StorageArgs) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Serves `metrics` (`GET /metrics` alone) on a listener of its own at `addr`, in a task of its
+/// own, until SIGINT/SIGTERM.
+///
+/// # Errors
+/// When `addr` cannot be bound.
+async fn serve_metrics(addr: std::net::SocketAddr, metrics: axum::Router) -> anyhow::Result<()> {
+    let listener =
+        tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen for metrics on {addr}"))?;
+    tracing::info!(metrics_listen = %addr, "serving /metrics on its own listener");
+    tokio::spawn(async move {
+        let serving = axum::serve(listener, tessera_api::http_layers(metrics))
+            .with_graceful_shutdown(tessera_shutdown::signal())
+            .await;
+        if let Err(e) = serving {
+            tracing::error!(error = %e, "the metrics listener failed");
+        }
+    });
+    Ok(())
+}
+
+/// Every 5 seconds, folds the histogram samples the recorder buffered into their buckets
+/// ([`tessera_api::metrics::upkeep`]), so memory stays bounded when nobody scrapes `/metrics`.
+async fn metrics_upkeep() {
+    let handle = tessera_api::metrics::install();
+    let mut every = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        every.tick().await;
+        tessera_api::metrics::upkeep(&handle);
+    }
 }
 
 /// Every hour, deletes idempotency records past their 24-hour window. With several instances each

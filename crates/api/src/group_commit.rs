@@ -150,7 +150,12 @@ async fn write_batches(store: &dyn TokenStore, queue: &mut mpsc::Receiver<Pendin
             break;
         }
         rows.extend(pending.iter().map(|p| (p.org_id, p.token.clone())));
-        match store.insert_user_tokens(&rows).await {
+        #[allow(clippy::cast_precision_loss)] // At most MAX_BATCH rows.
+        metrics::histogram!(crate::metrics::TOKEN_WRITER_BATCH_ROWS).record(rows.len() as f64);
+        let started = std::time::Instant::now();
+        let committed = store.insert_user_tokens(&rows).await;
+        metrics::histogram!(crate::metrics::TOKEN_WRITER_COMMIT_SECONDS).record(started.elapsed().as_secs_f64());
+        match committed {
             Ok(results) => {
                 for (p, result) in pending.drain(..).zip(results) {
                     // The requester may have gone (client disconnected); its row stays valid.

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod group_commit;
 pub mod idempotency;
 pub mod member_auth;
+pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod security_headers;
@@ -75,9 +76,12 @@ pub fn request_timeout(router: Router, timeout: std::time::Duration) -> Router {
 /// `Authorization` and cookies marked sensitive (never logged), an `x-request-id` (a UUID, or the
 /// caller's) set on the request and echoed on the response, and a tracing span per request with
 /// `method`, `path`, `request_id` and, once authenticated, `org_id` (and `member_id` for a
-/// dashboard member), and the caching and browser-protection headers of [`security_headers`].
+/// dashboard member), the caching and browser-protection headers of [`security_headers`], and
+/// the request counter and latency histogram of [`metrics::track`] (outside a
+/// [`request_timeout`] applied before, so timed-out requests are counted too).
 pub fn http_layers(router: Router) -> Router {
     router
+        .layer(middleware::from_fn(metrics::track))
         .layer(middleware::from_fn(security_headers::security_headers))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {

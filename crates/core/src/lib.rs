@@ -28,8 +28,8 @@ pub use page::{Cursor, Page, PageRequest};
 pub use session::{NewSession, OrgCounts, Session, SessionHash, SessionToken};
 pub use signing_key::{NewSigningKey, SigningKey};
 pub use store::{
-    ApiKeyStore, IdempotencyStore, MemberStore, OrgStore, OverviewStore, RevocationEvent, RevocationNotice, Store,
-    TokenStore, UserStore,
+    ApiKeyStore, IdempotencyStore, MemberStore, OrgStore, OverviewStore, PoolStats, RevocationEvent, RevocationNotice,
+    Store, TokenStore, UserStore,
 };
 pub use user::{Account, Metadata, Platform, User, UserPatch, UserQuery, UserUpsert};
 pub use user_token::{IssuedBy, NewUserToken, TokenQuery, TokenStatus, UserToken, UserTokenClaims};

@@ -76,6 +76,25 @@ pub trait Store:
     /// # Panics
     /// On PostgreSQL, when called outside a Tokio runtime.
     fn watch_revocations(&self, on_notice: RevocationNotice) -> bool;
+
+    /// How many connections the backend's pool holds right now, for the `db_pool_connections`
+    /// gauges of `GET /metrics` (sampled at each scrape). `None` (the default) for a backend
+    /// without a pool. A snapshot: it may be stale by the time it is read.
+    fn pool_stats(&self) -> Option<PoolStats> {
+        None
+    }
+}
+
+/// A snapshot of a connection pool ([`Store::pool_stats`]). The number of tasks waiting for a
+/// connection is not included: sqlx 0.8 does not expose it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Open connections handed out to a query or transaction.
+    pub in_use: u32,
+    /// Open connections waiting in the pool.
+    pub idle: u32,
+    /// Most connections the pool opens (its `max_connections`).
+    pub max: u32,
 }
 
 /// Orgs and their signing keys, including the dashboard's first-run setup. Part of [`Store`].

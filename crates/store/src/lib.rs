@@ -34,3 +34,10 @@ pub use open::{
 };
 pub use postgres::{PgStore, REVOCATION_CHANNEL};
 pub use sqlite::SqliteStore;
+
+/// The connection counts of `pool` ([`tessera_core::Store::pool_stats`]).
+fn pool_stats<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) -> tessera_core::store::PoolStats {
+    let size = pool.size();
+    let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX).min(size);
+    tessera_core::store::PoolStats { in_use: size - idle, idle, max: pool.options().get_max_connections() }
+}

@@ -177,6 +177,10 @@ impl Store for PgStore {
         sql::ping(&self.pool).await
     }
 
+    fn pool_stats(&self) -> Option<tessera_core::store::PoolStats> {
+        Some(crate::pool_stats(&self.pool))
+    }
+
     /// Listens on [`REVOCATION_CHANNEL`] (filled by the triggers of migration
     /// `0005_revocation_notices`) from a task of its own, on one connection taken from the pool
     /// for as long as it runs, and calls `on_notice` with [`RevocationEvent::Listening`] once it

@@ -187,6 +187,10 @@ impl Store for SqliteStore {
         sql::ping(&self.pool).await
     }
 
+    fn pool_stats(&self) -> Option<tessera_core::store::PoolStats> {
+        Some(crate::pool_stats(&self.pool))
+    }
+
     /// Watches the notice file ([`NOTICE_FILE_SUFFIX`]) from a thread of its own, calls
     /// `on_notice` with [`RevocationEvent::Listening`] once the watch is set up and with
     /// [`RevocationEvent::Notice`] on every change to it (including its removal, after which nothing more

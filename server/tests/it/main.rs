@@ -3,6 +3,7 @@
 
 mod durability;
 mod limits;
+mod metrics;
 mod settings;
 mod shutdown;
 

@@ -225,13 +225,29 @@ pub async fn authenticate(
     let client = client.map(address_key);
     if let Some(Err(wait)) = client.map(|ip| state.api_key_failures.check(&ip)) {
         let retry_after_seconds = wait.as_secs().saturating_add(u64::from(wait.subsec_nanos() > 0)).max(1);
+        refused_metric(&AuthError::Throttled { retry_after_seconds });
         return Ok(Err(AuthError::Throttled { retry_after_seconds }));
     }
     let refused = check_key(state, presented).await?;
+    if let Err(e) = &refused {
+        refused_metric(e);
+    }
     if let (Err(_), Some(ip)) = (&refused, client) {
         state.api_key_failures.failed(ip);
     }
     Ok(refused)
+}
+
+/// Counts a refusal in [`crate::metrics::API_KEY_AUTH_REFUSED`].
+fn refused_metric(error: &AuthError) {
+    let counter = match error {
+        AuthError::Throttled { .. } => metrics::counter!(crate::metrics::API_KEY_AUTH_REFUSED, "reason" => "throttled"),
+        AuthError::Malformed(_) => metrics::counter!(crate::metrics::API_KEY_AUTH_REFUSED, "reason" => "malformed"),
+        AuthError::Unknown => metrics::counter!(crate::metrics::API_KEY_AUTH_REFUSED, "reason" => "unknown"),
+        AuthError::Revoked => metrics::counter!(crate::metrics::API_KEY_AUTH_REFUSED, "reason" => "revoked"),
+        AuthError::Expired => metrics::counter!(crate::metrics::API_KEY_AUTH_REFUSED, "reason" => "expired"),
+    };
+    counter.increment(1);
 }
 
 /// [`authenticate`] without the failure throttle.
@@ -242,10 +258,14 @@ async fn check_key(state: &AppState, presented: &str) -> Result<std::result::Res
     };
     let store = &state.store;
     let generation = state.api_key_cache.generation.load(Ordering::SeqCst);
+    // Set when this request reads the database (a miss); a request that waited for another's
+    // read, or found the entry, is a hit.
+    let mut missed = false;
     let found = state
         .api_key_cache
         .entries
         .try_get_with((generation, secret.hash()), async {
+            missed = true;
             let Some(key) = store.api_key_by_hash(&secret.hash()).await? else {
                 return Ok(None);
             };
@@ -254,7 +274,13 @@ async fn check_key(state: &AppState, presented: &str) -> Result<std::result::Res
         })
         .await
         // Requests that shared the failed read each get the error (storage errors are 503s).
-        .map_err(|e: Arc<Error>| Arc::try_unwrap(e).unwrap_or_else(|e| Error::Storage(e.to_string().into())))?;
+        .map_err(|e: Arc<Error>| Arc::try_unwrap(e).unwrap_or_else(|e| Error::Storage(e.to_string().into())));
+    if missed {
+        metrics::counter!(crate::metrics::CACHE_REQUESTS, "cache" => "api_keys", "result" => "miss").increment(1);
+    } else {
+        metrics::counter!(crate::metrics::CACHE_REQUESTS, "cache" => "api_keys", "result" => "hit").increment(1);
+    }
+    let found = found?;
     let Some(found) = found else {
         return Ok(Err(AuthError::Unknown));
     };

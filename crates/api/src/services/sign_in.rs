@@ -356,8 +356,12 @@ pub async fn sign_in(
     if email.len() > MAX_EMAIL_BYTES {
         return Err(SignInError::WrongCredentials);
     }
-    let mut attempt = guard.reserve(email.to_lowercase(), client)?;
-    let _admitted = guard.admit()?;
+    let mut attempt = guard.reserve(email.to_lowercase(), client).inspect_err(|_| {
+        metrics::counter!(crate::metrics::SIGN_IN_REFUSED, "reason" => "throttled").increment(1);
+    })?;
+    let _admitted = guard.admit().inspect_err(|_| {
+        metrics::counter!(crate::metrics::SIGN_IN_REFUSED, "reason" => "busy").increment(1);
+    })?;
 
     let org = match (org_slug.trim(), setup::status(state).await?) {
         (_, SetupStatus::NeedsSetup) => return Err(SignInError::NeedsSetup),

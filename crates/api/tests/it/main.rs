@@ -15,6 +15,7 @@ mod helpers;
 mod idempotency;
 mod instances;
 mod isolation;
+mod metrics;
 mod openapi;
 mod outage;
 mod sign_in_limits;
