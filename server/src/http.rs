@@ -22,7 +22,6 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::Router;
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -198,12 +197,9 @@ impl Server {
                 let response = response.await?;
                 // The answer is over once hyper drops its body (sent or abandoned): `answered`
                 // lives in the body, so the idle timer starts then.
-                Ok::<_, std::convert::Infallible>(response.map(move |body| {
-                    Body::new(body.map_frame(move |frame| {
-                        let _keep = &answered;
-                        frame
-                    }))
-                }))
+                Ok::<_, std::convert::Infallible>(
+                    response.map(move |inner| AnsweredBody { inner, _answered: answered }),
+                )
             }
         });
         let connection = self.builder.serve_connection(io, service);
@@ -332,6 +328,33 @@ struct Answered(Arc<Clock>);
 impl Drop for Answered {
     fn drop(&mut self) {
         self.0.answered();
+    }
+}
+
+/// An answer's body that marks the answer over ([`Answered`]) when hyper drops it, sent or
+/// abandoned. A plain wrapper: boxing the body again would cost an allocation per answer.
+struct AnsweredBody {
+    inner: Body,
+    _answered: Answered,
+}
+
+impl hyper::body::Body for AnsweredBody {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.get_mut().inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
     }
 }
 

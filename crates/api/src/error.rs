@@ -224,24 +224,37 @@ pub async fn problem_details(request: Request, next: Next) -> Response {
     with_problem_body(next.run(request).await, request_id)
 }
 
-/// The request's `x-request-id`, when it is text.
-fn request_id(headers: &HeaderMap) -> Option<String> {
-    headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned)
+/// `x-request-id`, as a constant so that a lookup does not parse the name again.
+static X_REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
+
+/// The request's `x-request-id` header: its value is a reference count on the request's bytes,
+/// read as text only when a problem body needs it ([`with_problem_body`]).
+fn request_id(headers: &HeaderMap) -> Option<HeaderValue> {
+    headers.get(&X_REQUEST_ID).cloned()
 }
 
-/// The answer of a request that ran past the request timeout (the error handler of
-/// [`crate::request_timeout`]'s layer): [`ApiError::RequestTimeout`] as problem details with the
-/// request id, its cause logged once. `_elapsed` is the timeout layer's error; the router under
-/// it never fails otherwise.
-pub async fn request_timed_out(headers: HeaderMap, _elapsed: axum::BoxError) -> Response {
-    with_problem_body(ApiError::RequestTimeout.into_response(), request_id(&headers))
+/// Middleware that bounds a request's handling to `timeout` ([`crate::request_timeout`]): past
+/// it the handler is dropped and the answer is [`ApiError::RequestTimeout`] as problem details
+/// with the request id, its cause logged once. Only the request id's header value (a reference
+/// count) is kept aside for that answer, not the request's headers.
+pub async fn request_deadline(
+    axum::extract::State(timeout): axum::extract::State<std::time::Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let request_id = request_id(request.headers());
+    match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => with_problem_body(ApiError::RequestTimeout.into_response(), request_id),
+    }
 }
 
 /// Logs a 5xx's cause and renders the [`Problem`] a response carries (or a bare 405's) as its
 /// `application/problem+json` body with `request_id`.
-fn with_problem_body(mut response: Response, request_id: Option<String>) -> Response {
+fn with_problem_body(mut response: Response, request_id: Option<HeaderValue>) -> Response {
+    let request_id = request_id.as_ref().and_then(|v| v.to_str().ok());
     if let Some(fault) = response.extensions_mut().remove::<ServerFault>() {
-        tracing::error!(request_id = request_id.as_deref().unwrap_or("-"), cause = %fault.0, "request failed");
+        tracing::error!(request_id = request_id.unwrap_or("-"), cause = %fault.0, "request failed");
     }
     let problem = response.extensions_mut().remove::<Problem>();
     // axum answers a wrong method on a known route with a bare 405; give it a problem body too.
@@ -260,7 +273,7 @@ fn with_problem_body(mut response: Response, request_id: Option<String>) -> Resp
     let Some(mut problem) = problem else {
         return response;
     };
-    problem.request_id = request_id;
+    problem.request_id = request_id.map(str::to_owned);
     let (mut parts, _) = response.into_parts();
     let body = serde_json::to_vec(&problem).unwrap_or_default();
     parts.headers.remove(header::CONTENT_LENGTH);

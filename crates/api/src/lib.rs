@@ -51,25 +51,26 @@ pub fn router(state: AppState) -> Router {
     api.route("/v1", any(error::route_not_found))
         .route("/v1/", any(error::route_not_found))
         .route("/v1/{*rest}", any(error::route_not_found))
-        .layer(middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
-        .layer(middleware::from_fn(error::problem_details))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // One `layer` call for the three: axum wraps every route in a boxed service per call,
+        // and a request clones each box it passes through.
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+                .layer(middleware::from_fn(error::problem_details))
+                .layer(middleware::from_fn_with_state(state.clone(), idempotency::idempotency)),
+        )
         .with_state(state)
         .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", doc))
 }
 
 /// Bounds how long a request of `router` may take, from its head's arrival to its answer
 /// (reading the body included): past `timeout` its handler is cancelled (dropped) and the answer
-/// is 503 `request_timeout` as problem details ([`error::request_timed_out`]). Apply it to the
+/// is 503 `request_timeout` as problem details ([`error::request_deadline`]). Apply it to the
 /// whole app inside [`http_layers`], so the answer carries the request id. Keep `timeout` below
 /// [`idempotency::IN_FLIGHT_LEASE`] (60 s): a cancelled request leaves its idempotency claim
 /// in flight, and a retry may take the claim over only once its handler is surely gone.
 pub fn request_timeout(router: Router, timeout: std::time::Duration) -> Router {
-    router.layer(
-        tower::ServiceBuilder::new()
-            .layer(axum::error_handling::HandleErrorLayer::new(error::request_timed_out))
-            .layer(tower::timeout::TimeoutLayer::new(timeout)),
-    )
+    router.layer(middleware::from_fn_with_state(timeout, error::request_deadline))
 }
 
 /// Wraps the whole app (API and dashboard) in the HTTP layers every request goes through:
@@ -80,10 +81,14 @@ pub fn request_timeout(router: Router, timeout: std::time::Duration) -> Router {
 /// the request counter and latency histogram of [`metrics::track`] (outside a
 /// [`request_timeout`] applied before, so timed-out requests are counted too).
 pub fn http_layers(router: Router) -> Router {
-    router
-        .layer(middleware::from_fn(metrics::track))
-        .layer(middleware::from_fn(security_headers::security_headers))
-        .layer(PropagateRequestIdLayer::x_request_id())
+    // Only the metrics need the matched route, so only they are a layer of every route; the rest
+    // wrap the router once, as one service. (Each `Router::layer` call boxes every route again,
+    // and a request clones every box on its way: with the eight layers applied one by one that
+    // was 17% of an introspection's instructions, measured with callgrind on 2026-12-01.)
+    let routed = router.layer(middleware::from_fn(metrics::track));
+    let app = tower::ServiceBuilder::new()
+        .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
             tracing::info_span!(
@@ -95,6 +100,8 @@ pub fn http_layers(router: Router) -> Router {
                 member_id = tracing::field::Empty,
             )
         }))
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(middleware::from_fn(security_headers::security_headers))
+        .service(routed);
+    Router::new().fallback_service(app)
 }

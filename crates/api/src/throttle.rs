@@ -20,7 +20,10 @@ use std::{
     hash::Hash,
     net::{IpAddr, Ipv6Addr},
     num::NonZeroU32,
-    sync::Mutex,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Mutex,
+    },
     time::{Duration, Instant},
 };
 
@@ -48,6 +51,9 @@ pub struct Throttle<K: Hash + Eq + Clone> {
     burst: NonZeroU32,
     refill: Duration,
     entries: Mutex<Entries<K>>,
+    /// How many keys `entries` holds, as of the last unlock: lets [`Throttle::check`] skip the
+    /// lock when nothing is held (every authenticated request checks the API-key throttle).
+    held: AtomicUsize,
 }
 
 struct Entries<K> {
@@ -69,11 +75,12 @@ impl<K: Hash + Eq + Clone> Throttle<K> {
             burst: NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN),
             refill: refill.max(Duration::from_nanos(1)),
             entries: Mutex::new(Entries { map: HashMap::new(), sweep_at: SWEEP_AT_LEAST }),
+            held: AtomicUsize::new(0),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Entries<K>> {
-        self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn lock(&self) -> Locked<'_, K> {
+        Locked { entries: self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner), held: &self.held }
     }
 
     /// Failures of `entry` not yet paid off at `now`.
@@ -101,6 +108,9 @@ impl<K: Hash + Eq + Clone> Throttle<K> {
     /// Without reserving: `Err(wait)` if `key` has used its allowance (outstanding failures plus
     /// attempts in flight), else `Ok`. Never adds `key` to memory.
     pub fn check(&self, key: &K) -> Result<(), Duration> {
+        if self.held.load(Ordering::Acquire) == 0 {
+            return Ok(());
+        }
         let entries = self.lock();
         match entries.map.get(key).and_then(|e| self.wait(e, Instant::now())) {
             Some(wait) => Err(wait),
@@ -173,6 +183,31 @@ impl<K: Hash + Eq + Clone> Throttle<K> {
     /// Whether no key is held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// The entries under their lock; on unlock, their number is published in [`Throttle::held`].
+struct Locked<'a, K> {
+    entries: std::sync::MutexGuard<'a, Entries<K>>,
+    held: &'a AtomicUsize,
+}
+
+impl<K> std::ops::Deref for Locked<'_, K> {
+    type Target = Entries<K>;
+    fn deref(&self) -> &Entries<K> {
+        &self.entries
+    }
+}
+
+impl<K> std::ops::DerefMut for Locked<'_, K> {
+    fn deref_mut(&mut self) -> &mut Entries<K> {
+        &mut self.entries
+    }
+}
+
+impl<K> Drop for Locked<'_, K> {
+    fn drop(&mut self) {
+        self.held.store(self.entries.map.len(), Ordering::Release);
     }
 }
 

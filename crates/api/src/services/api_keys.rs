@@ -275,11 +275,7 @@ async fn check_key(state: &AppState, presented: &str) -> Result<std::result::Res
         .await
         // Requests that shared the failed read each get the error (storage errors are 503s).
         .map_err(|e: Arc<Error>| Arc::try_unwrap(e).unwrap_or_else(|e| Error::Storage(e.to_string().into())));
-    if missed {
-        metrics::counter!(crate::metrics::CACHE_REQUESTS, "cache" => "api_keys", "result" => "miss").increment(1);
-    } else {
-        metrics::counter!(crate::metrics::CACHE_REQUESTS, "cache" => "api_keys", "result" => "hit").increment(1);
-    }
+    crate::metrics::cache_lookup(crate::metrics::Cache::ApiKeys, !missed);
     let found = found?;
     let Some(found) = found else {
         return Ok(Err(AuthError::Unknown));

@@ -64,12 +64,11 @@ impl TokenRows {
         let generation = self.generation.load(Ordering::SeqCst);
         if let Some((seen_in, row)) = self.entries.get(&id) {
             if seen_in == generation {
-                metrics::counter!(crate::metrics::CACHE_REQUESTS, "cache" => "token_rows", "result" => "hit")
-                    .increment(1);
+                crate::metrics::cache_lookup(crate::metrics::Cache::TokenRows, true);
                 return Ok((row.org_id == org_id).then_some(row));
             }
         }
-        metrics::counter!(crate::metrics::CACHE_REQUESTS, "cache" => "token_rows", "result" => "miss").increment(1);
+        crate::metrics::cache_lookup(crate::metrics::Cache::TokenRows, false);
         let row = store.user_token(org_id, id).await?;
         if let Some(row) = &row {
             self.entries.insert(id, (generation, row.clone()));
