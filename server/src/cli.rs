@@ -227,6 +227,40 @@ pub enum Command {
     /// Manage an organization's API keys.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Read and check an organization's audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// `tessera audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Write the org's audit events to stdout as JSON Lines, oldest first (one event object per
+    /// line, with `seq`, `prev_hash` and `hash`), streamed page by page; progress goes to stderr
+    /// when it is a terminal.
+    Export {
+        /// The org's slug.
+        #[arg(long)]
+        org: String,
+        /// Only events at or after this time (RFC 3339, e.g. 2026-12-01T00:00:00Z).
+        #[arg(long, value_parser = parse_time)]
+        since: Option<tessera_core::Timestamp>,
+    },
+    /// Recompute the org's hash chain, from the database or from an export, and print how many
+    /// events it checked (exit 0) or the first event that does not match (exit 1).
+    Verify {
+        /// The org's slug (its events are read from the database unless --file is given).
+        #[arg(long)]
+        org: String,
+        /// Check this JSON Lines export (`tessera audit export`) instead of the database.
+        #[arg(long, value_name = "FILE")]
+        file: Option<std::path::PathBuf>,
+    },
+}
+
+fn parse_time(s: &str) -> Result<tessera_core::Timestamp, String> {
+    tessera_core::Timestamp::parse(s, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("not an RFC 3339 time ({e}), e.g. 2026-12-01T00:00:00Z"))
 }
 
 /// `tessera org …`

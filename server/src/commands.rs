@@ -1,13 +1,16 @@
-//! The administrative commands: `migrate`, `org create`, `member add`, `api-key create|list|revoke`.
+//! The administrative commands: `migrate`, `org create`, `member add`, `api-key create|list|revoke`,
+//! `audit export|verify`.
 //! They call the same services as the REST API, against the same database a running server uses,
 //! so a key created or revoked here takes effect in the server at once.
 
 use anyhow::Context;
 use secrecy::SecretString;
 use tessera_api::{services, ApiConfig, AppState};
-use tessera_core::{Org, Role};
+use tessera_core::{Actor, AuditContext, AuditEvent, ChainVerifier, Org, Role};
 
-use crate::cli::{ApiKeyCommand, MemberCommand, OrgCommand, StorageArgs};
+use std::io::{BufRead, IsTerminal, Write};
+
+use crate::cli::{ApiKeyCommand, AuditCommand, MemberCommand, OrgCommand, StorageArgs};
 use crate::config;
 
 /// Public URL the administrative commands build their state with (they print no issuer, except
@@ -22,6 +25,22 @@ pub async fn state(storage: &StorageArgs, api: ApiConfig) -> anyhow::Result<AppS
     let store = tessera_store::open_with(&storage.database_url, storage.store_options()).await?;
     let master = config::master_key(storage.master_key.as_ref(), &storage.data_dir, &storage.database_url)?;
     Ok(AppState::new(store, tessera_api::crypto::KeyRing::new(master), api))
+}
+
+/// The audit context of a change made by this command: actor `cli`, labelled with the
+/// operating-system user who runs it.
+fn cli_audit() -> AuditContext {
+    AuditContext::new(Actor::cli(&os_user()), services::now())
+}
+
+/// The user running this process: `$USER` or `$LOGNAME`, else `uid N` (from `/proc/self`).
+fn os_user() -> String {
+    use std::os::unix::fs::MetadataExt;
+    ["USER", "LOGNAME"]
+        .into_iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        .or_else(|| std::fs::metadata("/proc/self").ok().map(|m| format!("uid {}", m.uid())))
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 async fn org(state: &AppState, slug: &str) -> anyhow::Result<Org> {
@@ -41,7 +60,7 @@ pub async fn org_command(command: OrgCommand, storage: StorageArgs) -> anyhow::R
         OrgCommand::Create { slug, name, public_url } => {
             let public_url = config::public_url(Some(&public_url), "127.0.0.1:3000".parse()?)?;
             let state = state(&storage, ApiConfig::new(&public_url)).await?;
-            let org = services::orgs::create(&state, &slug, &name).await?;
+            let org = services::orgs::create(&state, &slug, &name, &cli_audit()).await?;
             let issuer = state.config.issuer(&org.slug);
             println!("{}", org.slug);
             eprintln!("created organization `{}` ({})", org.name, org.id);
@@ -62,7 +81,7 @@ pub async fn member_command(command: MemberCommand, storage: StorageArgs) -> any
                 Some(password) => password,
                 None => prompt_password()?,
             };
-            let member = services::members::add(&state, org.id, &email, role, password).await?;
+            let member = services::members::add(&state, org.id, &email, role, password, &cli_audit()).await?;
             eprintln!("added {} to `{}` as {}", member.email.as_str(), org.slug, role_name(member.role));
             println!("{}", member.id);
             Ok(())
@@ -90,7 +109,7 @@ pub async fn api_key_command(command: ApiKeyCommand, storage: StorageArgs) -> an
             let state = state(&storage, ApiConfig::new(CLI_PUBLIC_URL)).await?;
             let org = org(&state, &slug).await?;
             let expires_at = expires_in_days.map(|d| services::now() + time::Duration::days(i64::from(d)));
-            let created = services::api_keys::create(&state, org.id, &name, None, expires_at).await?;
+            let created = services::api_keys::create(&state, org.id, &name, None, expires_at, &cli_audit()).await?;
             // The key alone on stdout, so `KEY=$(tessera api-key create …)` works.
             println!("{}", created.secret.expose());
             eprintln!(
@@ -140,9 +159,129 @@ pub async fn api_key_command(command: ApiKeyCommand, storage: StorageArgs) -> an
         ApiKeyCommand::Revoke { org: slug, prefix } => {
             let state = state(&storage, ApiConfig::new(CLI_PUBLIC_URL)).await?;
             let org = org(&state, &slug).await?;
-            let key = services::api_keys::revoke(&state, org.id, &prefix).await?;
+            let key = services::api_keys::revoke(&state, org.id, &prefix, &cli_audit()).await?;
             eprintln!("revoked API key `{}` (tsk_{}…) of `{}`", key.name, key.prefix, org.slug);
             Ok(())
+        }
+    }
+}
+
+/// Events read per page by `audit export` and `audit verify`: memory stays bounded whatever the
+/// log's size.
+const AUDIT_PAGE: u32 = 1000;
+
+/// `tessera audit export|verify`.
+///
+/// # Errors
+/// Database problems, an unknown org, an unreadable or malformed export file, and (for
+/// `verify`) the first event that breaks the chain: each exits 1.
+pub async fn audit_command(command: AuditCommand, storage: StorageArgs) -> anyhow::Result<()> {
+    match command {
+        AuditCommand::Export { org: slug, since } => {
+            let state = state(&storage, ApiConfig::new(CLI_PUBLIC_URL)).await?;
+            let org = org(&state, &slug).await?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let progress = Progress::new("exported");
+            let (mut after, mut written) = (0, 0u64);
+            loop {
+                let page = state.store.audit_events_after(org.id, after, AUDIT_PAGE).await?;
+                let Some(last) = page.last() else { break };
+                after = last.seq;
+                for event in page.iter().filter(|e| since.is_none_or(|t| e.occurred_at >= t)) {
+                    serde_json::to_writer(&mut out, event)?;
+                    out.write_all(b"\n")?;
+                    written += 1;
+                }
+                progress.show(written);
+            }
+            out.flush()?;
+            progress.done(written);
+            eprintln!("exported {written} audit events of `{}`", org.slug);
+            Ok(())
+        }
+        AuditCommand::Verify { org: slug, file: Some(file) } => {
+            let reader = std::io::BufReader::new(
+                std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?,
+            );
+            let mut verifier = ChainVerifier::new();
+            let mut org_id = None;
+            for (n, line) in reader.lines().enumerate() {
+                let line = line.with_context(|| format!("reading {}", file.display()))?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let event: AuditEvent = serde_json::from_str(&line)
+                    .with_context(|| format!("{} line {}: not an audit event", file.display(), n + 1))?;
+                if *org_id.get_or_insert(event.org_id) != event.org_id {
+                    anyhow::bail!("{} line {}: an event of another org ({})", file.display(), n + 1, event.org_id);
+                }
+                verifier.check(&event).map_err(|e| anyhow::anyhow!("{} line {}: {e}", file.display(), n + 1))?;
+            }
+            println!("ok: {} events of `{slug}` checked in {}{}", verifier.checked(), file.display(), last_of(&verifier));
+            Ok(())
+        }
+        AuditCommand::Verify { org: slug, file: None } => {
+            let state = state(&storage, ApiConfig::new(CLI_PUBLIC_URL)).await?;
+            let org = org(&state, &slug).await?;
+            let mut verifier = ChainVerifier::new();
+            let progress = Progress::new("checked");
+            let mut after = 0;
+            loop {
+                let page = state.store.audit_events_after(org.id, after, AUDIT_PAGE).await?;
+                let Some(last) = page.last() else { break };
+                after = last.seq;
+                for event in &page {
+                    verifier.check(event).map_err(|e| anyhow::anyhow!("{e}"))?;
+                }
+                progress.show(verifier.checked());
+            }
+            progress.done(verifier.checked());
+            // The head names the latest event ever appended: events cut from the end of the log
+            // leave a chain that verifies but stops short of it.
+            if let Some((head_seq, head_hash)) = state.store.audit_head(org.id).await? {
+                match verifier.last() {
+                    Some((seq, hash)) if seq == head_seq && hash == head_hash => {}
+                    Some((seq, _)) => anyhow::bail!(
+                        "the log ends at seq {seq}, but its head records seq {head_seq}: the latest events were \
+                         removed or altered"
+                    ),
+                    None if head_seq > 0 => {
+                        anyhow::bail!("no events are left, but the log's head records seq {head_seq}")
+                    }
+                    None => {}
+                }
+            }
+            println!("ok: {} events of `{}` checked{}", verifier.checked(), org.slug, last_of(&verifier));
+            Ok(())
+        }
+    }
+}
+
+/// `, up to seq N (hash H)` for the last event checked, if any.
+fn last_of(verifier: &ChainVerifier) -> String {
+    verifier.last().map(|(seq, hash)| format!(", up to seq {seq} (hash {hash})")).unwrap_or_default()
+}
+
+/// A count rewritten in place on stderr, only when stderr is a terminal.
+struct Progress {
+    what: &'static str,
+    terminal: bool,
+}
+
+impl Progress {
+    fn new(what: &'static str) -> Self {
+        Self { what, terminal: std::io::stderr().is_terminal() }
+    }
+
+    fn show(&self, n: u64) {
+        if self.terminal {
+            eprint!("\r{} {n} events…", self.what);
+        }
+    }
+
+    fn done(&self, n: u64) {
+        if self.terminal {
+            eprintln!("\r{} {n} events.  ", self.what);
         }
     }
 }

@@ -35,6 +35,7 @@ async fn main() -> std::process::ExitCode {
         Some(Command::Org(c)) => commands::org_command(c, cli.storage).await,
         Some(Command::Member(c)) => commands::member_command(c, cli.storage).await,
         Some(Command::ApiKey(c)) => commands::api_key_command(c, cli.storage).await,
+        Some(Command::Audit(c)) => commands::audit_command(c, cli.storage).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -8,10 +8,10 @@ use axum::http::{header, request::Parts, HeaderValue, StatusCode};
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 use tessera_api::{
-    client_addr::ClientAddr, extract::OrgMember, member_auth, services::sessions::SignedInMember,
+    client_addr::ClientAddr, extract::OrgMember, extract::RequestInfo, member_auth, services::sessions::SignedInMember,
     services::sign_in::SignInGuard, ApiError, AppState,
 };
-use tessera_core::Role;
+use tessera_core::{Actor, AuditContext, Role};
 
 use crate::error::AppError;
 
@@ -104,6 +104,24 @@ pub fn session_cookie() -> Option<String> {
 
 /// The client's IP address: the socket peer's (the server runs with connect info), or the one a
 /// trusted proxy forwarded (see [`tessera_api::client_addr`]).
+/// Where the request comes from (client address, user agent, request id), for audit events.
+pub fn request_info() -> RequestInfo {
+    match (state(), parts()) {
+        (Ok(state), Ok(parts)) => RequestInfo::from_parts(&parts, &state),
+        _ => RequestInfo::default(),
+    }
+}
+
+/// The audit context of a change `member` makes through this request.
+pub fn audit(member: &OrgMember) -> AuditContext {
+    member.audit(&request_info())
+}
+
+/// The audit context of a change `actor` makes through this request.
+pub fn audit_as(actor: Actor) -> AuditContext {
+    request_info().context(actor)
+}
+
 pub fn client_ip() -> Option<IpAddr> {
     let (state, parts) = (state().ok()?, parts().ok()?);
     ClientAddr::from_parts(&parts, &state.config).0

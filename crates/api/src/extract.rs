@@ -10,7 +10,7 @@ use axum::{
     http::{header, request::Parts, StatusCode},
 };
 use serde::de::DeserializeOwned;
-use tessera_core::{ApiKeyId, MemberId, Org, Role};
+use tessera_core::{Actor, ActorType, ApiKeyId, AuditContext, Email, MemberId, Org, Role};
 
 use crate::{
     client_addr::ClientAddr,
@@ -30,6 +30,65 @@ pub struct OrgApiKey {
     pub org: Org,
     /// The key.
     pub key_id: ApiKeyId,
+    /// The key's prefix (its label in audit events).
+    pub prefix: String,
+}
+
+impl OrgApiKey {
+    /// Who acts, for the audit event of a change this request makes: this key, from `request`.
+    pub fn audit(&self, request: &RequestInfo) -> AuditContext {
+        let actor = Actor { type_: ActorType::ApiKey, id: Some(self.key_id.0), label: self.prefix.clone() };
+        request.context(actor)
+    }
+}
+
+/// Where a request comes from, for the audit event of a change it makes: the client address
+/// (after trusted proxies, [`ClientAddr`]), `User-Agent` and `x-request-id`. Never rejects; only
+/// handlers that change something take it, so the hot calls pay nothing for it.
+#[derive(Clone, Debug, Default)]
+pub struct RequestInfo {
+    /// The client's address.
+    pub ip: Option<std::net::IpAddr>,
+    /// The `User-Agent` header, when it is text.
+    pub user_agent: Option<String>,
+    /// The `x-request-id` header, when it is text.
+    pub request_id: Option<String>,
+}
+
+impl RequestInfo {
+    /// The request information of `parts`.
+    pub fn from_parts(parts: &Parts, state: &AppState) -> Self {
+        let text = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        Self {
+            ip: ClientAddr::from_parts(parts, &state.config).0,
+            user_agent: text(header::USER_AGENT.as_str()),
+            request_id: text("x-request-id"),
+        }
+    }
+
+    /// An audit context of `actor` acting through this request, now.
+    pub fn context(&self, actor: Actor) -> AuditContext {
+        AuditContext::new(actor, crate::services::now()).with_request(
+            self.ip.map(|ip| ip.to_string()),
+            self.user_agent.as_deref(),
+            self.request_id.as_deref(),
+        )
+    }
+}
+
+impl From<Option<std::net::IpAddr>> for RequestInfo {
+    /// A request from `ip`, with neither user agent nor request id (tests, tools).
+    fn from(ip: Option<std::net::IpAddr>) -> Self {
+        Self { ip, ..Self::default() }
+    }
+}
+
+impl FromRequestParts<AppState> for RequestInfo {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Self::from_parts(parts, state))
+    }
 }
 
 impl FromRequestParts<AppState> for OrgApiKey {
@@ -78,7 +137,7 @@ impl FromRequestParts<AppState> for OrgApiKey {
             ApiError::Unauthorized { code, detail }
         })?;
         tracing::Span::current().record("org_id", tracing::field::display(found.org.id));
-        Ok(Self { org: found.org, key_id: found.key.id })
+        Ok(Self { org: found.org.clone(), key_id: found.key.id, prefix: found.key.prefix.clone() })
     }
 }
 
@@ -97,11 +156,20 @@ pub struct OrgMember {
     pub org: Org,
     /// The member.
     pub member_id: MemberId,
+    /// Their sign-in address.
+    pub email: Email,
     /// Their role at the time of this request.
     pub role: Role,
 }
 
 impl OrgMember {
+    /// Who acts, for the audit event of a change this request makes: this member, from
+    /// `request`.
+    pub fn audit(&self, request: &RequestInfo) -> AuditContext {
+        let actor = Actor { type_: ActorType::Member, id: Some(self.member_id.0), label: self.email.as_str().to_owned() };
+        request.context(actor)
+    }
+
     /// `Ok` if the member's role includes `needed` (`viewer` < `admin` < `owner`).
     ///
     /// # Errors
@@ -123,7 +191,7 @@ impl FromRequestParts<AppState> for OrgMember {
         let span = tracing::Span::current();
         span.record("org_id", tracing::field::display(member.org.id));
         span.record("member_id", tracing::field::display(member.member_id));
-        Ok(Self { org: member.org, member_id: member.member_id, role: member.role })
+        Ok(Self { org: member.org, member_id: member.member_id, email: member.email, role: member.role })
     }
 }
 

@@ -6,6 +6,7 @@
 //! RNG), so it builds for `wasm32-unknown-unknown` and its rules are easy to test.
 
 pub mod api_key;
+pub mod audit;
 pub mod error;
 pub mod idempotency;
 pub mod ids;
@@ -18,6 +19,7 @@ pub mod store;
 pub mod user;
 pub mod user_token;
 
+pub use audit::{Actor, ActorType, AuditContext, AuditEvent, AuditQuery, AuditRecord, ChainBreak, ChainVerifier, Target};
 pub use api_key::{ApiKey, ApiKeyFormatError, ApiKeyHash, ApiKeySecret, NewApiKey};
 pub use error::{Entity, Error, FieldError, Result};
 pub use idempotency::{IdempotencyClaim, IdempotencyRecord, StoredResponse};
@@ -28,7 +30,7 @@ pub use page::{Cursor, Page, PageRequest};
 pub use session::{NewSession, OrgCounts, Session, SessionHash, SessionToken};
 pub use signing_key::{NewSigningKey, SigningKey};
 pub use store::{
-    ApiKeyStore, IdempotencyStore, MemberStore, OrgStore, OverviewStore, PoolStats, RevocationEvent, RevocationNotice,
+    ApiKeyStore, AuditStore, IdempotencyStore, MemberStore, OrgStore, OverviewStore, PoolStats, RevocationEvent, RevocationNotice,
     Store, TokenStore, UserStore,
 };
 pub use user::{Account, Metadata, Platform, User, UserPatch, UserQuery, UserUpsert};

@@ -11,6 +11,10 @@
 //! - every tenant method takes `org_id` first and never reads or writes another org's rows
 //!   (a row of another org is "not found");
 //! - a method either fully applies or changes nothing (multi-row writes run in one transaction);
+//! - a method that takes `audit: &AuditContext` appends the [`AuditRecord`] of its change to the
+//!   org's audit log ([`AuditStore`]) in the change's own transaction, after the change's
+//!   statements: the change and its event commit together or not at all. A call that changes
+//!   nothing (revoking what is already revoked, a role set to itself) records nothing;
 //! - a uniqueness violation is [`Error::Conflict`], a missing row `Ok(None)` for reads and
 //!   [`Error::NotFound`] for writes; backend failures are [`Error::Storage`].
 //!
@@ -25,7 +29,7 @@ use crate::{
     NewUserToken, Org, OrgId, Page, Platform, Result, SigningKey, StoredResponse, Timestamp, TokenQuery, User, UserId,
     UserPatch, UserQuery, UserToken, UserTokenId, UserUpsert,
 };
-use crate::{MemberId, NewSession, OrgCounts, Role, Session, SessionHash};
+use crate::{AuditContext, AuditEvent, AuditQuery, AuditRecord, MemberId, NewSession, OrgCounts, Role, Session, SessionHash};
 
 /// What [`Store::watch_revocations`] calls with each [`RevocationEvent`]; it returns whether to
 /// keep listening.
@@ -51,7 +55,17 @@ pub enum RevocationEvent {
 /// its revocation notices. Object-safe: the server holds an `Arc<dyn Store>`.
 #[async_trait]
 pub trait Store:
-    OrgStore + MemberStore + ApiKeyStore + UserStore + TokenStore + IdempotencyStore + OverviewStore + Send + Sync + 'static
+    OrgStore
+    + MemberStore
+    + ApiKeyStore
+    + UserStore
+    + TokenStore
+    + IdempotencyStore
+    + OverviewStore
+    + AuditStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Checks that the database answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;
@@ -102,7 +116,7 @@ pub struct PoolStats {
 pub trait OrgStore: Send + Sync {
     /// Inserts an org together with its first (active) signing key, in one transaction.
     /// `Conflict { code: "org_slug_taken" }` if the slug exists.
-    async fn create_org(&self, org: &NewOrg, key: &NewSigningKey) -> Result<Org>;
+    async fn create_org(&self, org: &NewOrg, key: &NewSigningKey, audit: &AuditContext) -> Result<Org>;
 
     /// The org with this slug.
     async fn org_by_slug(&self, slug: &str) -> Result<Option<Org>>;
@@ -118,7 +132,13 @@ pub trait OrgStore: Send + Sync {
     /// must be an owner) in one transaction, only if no org exists yet. Race-safe: of concurrent
     /// calls at most one succeeds. `Conflict { code: "setup_done" }` if any org exists (or another
     /// setup won); nothing is written then.
-    async fn create_first_org(&self, org: &NewOrg, key: &NewSigningKey, owner: &NewMember) -> Result<(Org, Member)>;
+    async fn create_first_org(
+        &self,
+        org: &NewOrg,
+        key: &NewSigningKey,
+        owner: &NewMember,
+        audit: &AuditContext,
+    ) -> Result<(Org, Member)>;
 
     /// All of the org's signing keys, active and retired, oldest first.
     async fn signing_keys(&self, org_id: OrgId) -> Result<Vec<SigningKey>>;
@@ -128,7 +148,7 @@ pub trait OrgStore: Send + Sync {
 #[async_trait]
 pub trait MemberStore: Send + Sync {
     /// Inserts a member. `Conflict { code: "member_email_taken" }` if the email is in the org.
-    async fn create_member(&self, org_id: OrgId, member: &NewMember) -> Result<Member>;
+    async fn create_member(&self, org_id: OrgId, member: &NewMember, audit: &AuditContext) -> Result<Member>;
 
     /// The org's members, oldest first.
     async fn list_members(&self, org_id: OrgId) -> Result<Vec<Member>>;
@@ -142,16 +162,22 @@ pub trait MemberStore: Send + Sync {
     /// Gives the org's member `role` and returns the member afterwards. In one transaction:
     /// `Conflict { code: "last_owner" }` if that would leave the org without an owner (nothing
     /// changes); `NotFound(Member)` if the org has no such member.
-    async fn change_member_role(&self, org_id: OrgId, member_id: MemberId, role: Role) -> Result<Member>;
+    async fn change_member_role(
+        &self,
+        org_id: OrgId,
+        member_id: MemberId,
+        role: Role,
+        audit: &AuditContext,
+    ) -> Result<Member>;
 
     /// Removes the org's member and their sessions; keys and tokens they made keep working and
     /// lose their attribution. In one transaction: `Conflict { code: "last_owner" }` if they are the
     /// org's only owner (nothing changes); `NotFound(Member)`.
-    async fn remove_member(&self, org_id: OrgId, member_id: MemberId) -> Result<()>;
+    async fn remove_member(&self, org_id: OrgId, member_id: MemberId, audit: &AuditContext) -> Result<()>;
 
     /// Inserts a session of the org's member. `NotFound(Member)` if the org has no
     /// such member.
-    async fn create_session(&self, org_id: OrgId, session: &NewSession) -> Result<Session>;
+    async fn create_session(&self, org_id: OrgId, session: &NewSession, audit: &AuditContext) -> Result<Session>;
 
     /// The live session with this hash, in any org (this is how a request's org is found, like
     /// `api_key_by_hash`), with `last_seen_at` moved to `now` in the same statement. `None` if
@@ -165,7 +191,7 @@ pub trait MemberStore: Send + Sync {
     ) -> Result<Option<Session>>;
 
     /// Deletes the session with this hash; whether there was one.
-    async fn delete_session(&self, hash: &SessionHash) -> Result<bool>;
+    async fn delete_session(&self, hash: &SessionHash, audit: &AuditContext) -> Result<bool>;
 
     /// Deletes every org's sessions that have ended at `now` (housekeeping, hence not scoped by
     /// org); returns how many.
@@ -177,7 +203,7 @@ pub trait MemberStore: Send + Sync {
 pub trait ApiKeyStore: Send + Sync {
     /// Inserts an API key. `Conflict { code: "api_key_prefix_taken" }` if the org already has a
     /// key with this display prefix (the caller draws a new key).
-    async fn create_api_key(&self, org_id: OrgId, key: &NewApiKey) -> Result<ApiKey>;
+    async fn create_api_key(&self, org_id: OrgId, key: &NewApiKey, audit: &AuditContext) -> Result<ApiKey>;
 
     /// The key whose SHA-256 is `hash`, revoked or not, in any org: this is how a request's org
     /// is found, so it is the one lookup not scoped by org.
@@ -188,7 +214,7 @@ pub trait ApiKeyStore: Send + Sync {
 
     /// Revokes the org's unrevoked key with this display prefix and returns it; an already
     /// revoked key is returned unchanged. `NotFound(ApiKey)` if none has it.
-    async fn revoke_api_key(&self, org_id: OrgId, prefix: &str, at: Timestamp) -> Result<ApiKey>;
+    async fn revoke_api_key(&self, org_id: OrgId, prefix: &str, at: Timestamp, audit: &AuditContext) -> Result<ApiKey>;
 
     /// Sets `last_used_at` (the caller rate-limits this to once a minute per key).
     async fn touch_api_key(&self, org_id: OrgId, key_id: ApiKeyId, at: Timestamp) -> Result<()>;
@@ -217,14 +243,14 @@ pub trait UserStore: Send + Sync {
     /// `updated_at` becomes `patch.now` only if a given value differs from the stored one (an
     /// empty or no-op patch changes nothing). `NotFound(User)` if the org has no
     /// such user.
-    async fn update_user(&self, org_id: OrgId, user_id: UserId, patch: &UserPatch) -> Result<User>;
+    async fn update_user(&self, org_id: OrgId, user_id: UserId, patch: &UserPatch, audit: &AuditContext) -> Result<User>;
 
     /// Deletes the org's user and all of its token rows, in one transaction, and returns how many
     /// token rows were removed (revoked ones included). The deleted tokens then fail
     /// introspection (their rows are gone), and the same `(platform, account)` can later be
     /// upserted again as a new user with a new id. `NotFound(User)` if the org has
     /// no such user (nothing is deleted).
-    async fn delete_user(&self, org_id: OrgId, user_id: UserId) -> Result<u64>;
+    async fn delete_user(&self, org_id: OrgId, user_id: UserId, audit: &AuditContext) -> Result<u64>;
 }
 
 /// User tokens' metadata rows (no token secret is stored). Part of [`Store`].
@@ -269,7 +295,13 @@ pub trait TokenStore: Send + Sync {
 
     /// Revokes one token at `at` and returns it; an already revoked token keeps its first
     /// `revoked_at`. `NotFound(UserToken)` if the org has no such token.
-    async fn revoke_user_token(&self, org_id: OrgId, token_id: UserTokenId, at: Timestamp) -> Result<UserToken>;
+    async fn revoke_user_token(
+        &self,
+        org_id: OrgId,
+        token_id: UserTokenId,
+        at: Timestamp,
+        audit: &AuditContext,
+    ) -> Result<UserToken>;
 
     /// Revokes the user's unrevoked tokens issued strictly before `issued_before`, at `at`.
     /// Returns how many were revoked. `NotFound(User)` if the org has no such user.
@@ -279,6 +311,7 @@ pub trait TokenStore: Send + Sync {
         user_id: UserId,
         issued_before: Timestamp,
         at: Timestamp,
+        audit: &AuditContext,
     ) -> Result<u64>;
 }
 
@@ -334,4 +367,35 @@ pub trait OverviewStore: Send + Sync {
     /// How many of the org's user tokens were issued on each of the `days` days starting at
     /// `since` (day `i` is `[since + i days, since + i + 1 days)`); `days` entries, oldest first.
     async fn tokens_issued_per_day(&self, org_id: OrgId, since: Timestamp, days: u32) -> Result<Vec<u64>>;
+}
+
+/// The audit log ([`crate::audit`]). Events of changes are appended by the audited methods of the
+/// other traits, in the change's own transaction; this trait records events that are not tied
+/// to another write (sign-ins) and reads the log. Part of [`Store`].
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends one event to the org's log, in a transaction of its own, and returns it with its
+    /// `seq` and hash. Race-safe: concurrent appenders of one org (on any instance) get
+    /// consecutive `seq`s, each event chained to the one before it.
+    ///
+    /// # Errors
+    /// [`Error::Storage`](crate::Error::Storage) if the database fails (nothing is recorded).
+    async fn record_audit_event(&self, org_id: OrgId, context: &AuditContext, record: AuditRecord) -> Result<AuditEvent>;
+
+    /// The org's events that pass `query`'s filters, newest first (descending `seq`), at most
+    /// `query.limit`.
+    async fn list_audit_events(&self, org_id: OrgId, query: &AuditQuery) -> Result<Vec<AuditEvent>>;
+
+    /// The org's events with a `seq` above `after_seq`, oldest first, at most `limit`: pages of
+    /// an export or a verification (start with `after_seq` 0).
+    async fn audit_events_after(&self, org_id: OrgId, after_seq: u64, limit: u32) -> Result<Vec<AuditEvent>>;
+
+    /// `seq` and hash of the org's latest event ever recorded (also when retention has deleted
+    /// it), or `None` before its first event.
+    async fn audit_head(&self, org_id: OrgId) -> Result<Option<(u64, String)>>;
+
+    /// Deletes every org's events that occurred strictly before `before` (retention); returns
+    /// how many. The oldest event kept still carries its `prev_hash`, so the chain stays
+    /// verifiable from it.
+    async fn purge_audit_events(&self, before: Timestamp) -> Result<u64>;
 }

@@ -1,6 +1,7 @@
 //! The `tessera` CLI contract, run as a real process against a real SQLite file: what goes to
 //! stdout and stderr, exit codes, and that the API key exists only on the creator's stdout.
 
+mod audit;
 mod durability;
 mod limits;
 mod metrics;

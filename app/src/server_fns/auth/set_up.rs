@@ -20,8 +20,11 @@ pub async fn set_up(org_name: String, slug: String, email: String, password: Str
         context::check_origin()?;
         let state = context::state()?;
         let password = SecretString::from(password);
-        let (org, owner) = services::setup::first_run(&state, &org_name, &slug, &email, password).await?;
-        let (token, _) = services::sessions::start(&state, &owner).await?;
+        // The store records the new owner as the actor of the setup's events.
+        let setup = context::audit_as(tessera_core::Actor::system("setup"));
+        let (org, owner) = services::setup::first_run(&state, &org_name, &slug, &email, password, &setup).await?;
+        let signed_in = context::audit_as(tessera_core::Actor::member(&owner));
+        let (token, _) = services::sessions::start(&state, &owner, &signed_in).await?;
         context::set_cookie(member_auth::session_cookie(&token, context::secure_cookies()));
         tracing::info!(org_id = %org.id, member_id = %owner.id, "first-run setup created the organization");
         Ok(())

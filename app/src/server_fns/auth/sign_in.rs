@@ -24,7 +24,7 @@ pub async fn sign_in(#[server(default)] org: String, email: String, password: St
         let (state, guard) = (context::state()?, context::guard()?);
         let password = SecretString::from(password);
         let signed_in =
-            tessera_api::services::sign_in::sign_in(&state, &guard, &org, &email, password, context::client_ip())
+            tessera_api::services::sign_in::sign_in(&state, &guard, &org, &email, password, &context::request_info())
                 .await
                 .map_err(|e| match e {
                     SignInError::WrongCredentials => AppError::WrongCredentials,

@@ -16,8 +16,14 @@ pub async fn sign_out() -> Result<(), AppError> {
 
     let result = async {
         context::check_origin()?;
-        if let Some(token) = context::session_cookie() {
-            sessions::end(&context::state()?, &token).await?;
+        // A session that is no longer live has no one to sign out (its row is purged later).
+        if let (Some(token), Some(member)) = (context::session_cookie(), context::member().await?) {
+            let actor = tessera_core::Actor {
+                type_: tessera_core::ActorType::Member,
+                id: Some(member.member_id.0),
+                label: member.email.as_str().to_owned(),
+            };
+            sessions::end(&context::state()?, &token, &context::audit_as(actor)).await?;
         }
         context::set_cookie(member_auth::clear_session_cookie(context::secure_cookies()));
         Ok(())

@@ -42,7 +42,8 @@ pub async fn generate_key(name: String, #[server(default)] expires_in_days: Stri
         };
         let expires_at = days.map(|d| services::now() + time::Duration::days(d));
         let state = context::state()?;
-        let created = api_keys::create(&state, member.org.id, &name, Some(member.member_id), expires_at).await?;
+        let created = api_keys::create(&state, member.org.id, &name, Some(member.member_id), expires_at, &context::audit(&member))
+            .await?;
         tracing::info!(org_id = %member.org.id, key_id = %created.key.id, prefix = %created.key.prefix, "API key generated in the dashboard");
         Ok(GeneratedKey { name: created.key.name, prefix: created.key.prefix, secret: created.secret.expose().to_owned() })
     }

@@ -18,7 +18,7 @@ pub async fn revoke_key(prefix: String) -> Result<(), AppError> {
 
     let result = async {
         let member = context::change_by(Role::Admin).await?;
-        let key = api_keys::revoke(&context::state()?, member.org.id, &prefix).await?;
+        let key = api_keys::revoke(&context::state()?, member.org.id, &prefix, &context::audit(&member)).await?;
         tracing::info!(org_id = %member.org.id, key_id = %key.id, prefix = %key.prefix, "API key revoked in the dashboard");
         Ok(())
     }

@@ -22,7 +22,7 @@ pub async fn change_member_role(member_id: String, role: String) -> Result<(), A
     let result = async {
         let me = context::change_by(Role::Owner).await?;
         let role: Role = role.parse()?;
-        let changed = members::change_role(&context::state()?, me.org.id, id.clone()?, role).await?;
+        let changed = members::change_role(&context::state()?, me.org.id, id.clone()?, role, &context::audit(&me)).await?;
         tracing::info!(org_id = %me.org.id, member_id = %changed.id, role = %changed.role, "member role changed in the dashboard");
         Ok(())
     }

@@ -21,7 +21,7 @@ pub async fn remove_member(member_id: String) -> Result<(), AppError> {
     let result = async {
         let me = context::change_by(Role::Owner).await?;
         let id = id.clone()?;
-        members::remove(&context::state()?, me.org.id, id).await?;
+        members::remove(&context::state()?, me.org.id, id, &context::audit(&me)).await?;
         tracing::info!(org_id = %me.org.id, member_id = %id, "member removed in the dashboard");
         Ok(())
     }

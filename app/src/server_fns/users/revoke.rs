@@ -20,9 +20,8 @@ pub async fn revoke_token(user_id: String, token_id: String) -> Result<(), AppEr
     let mut done_to = None;
     let result = async {
         let member = context::change_by(Role::Admin).await?;
-        let token =
-            tokens::revoke(&context::state()?, member.org.id, parse_id::<UserTokenId>(&token_id, "user token")?)
-                .await?;
+        let token_id = parse_id::<UserTokenId>(&token_id, "user token")?;
+        let token = tokens::revoke(&context::state()?, member.org.id, token_id, &context::audit(&member)).await?;
         tracing::info!(org_id = %member.org.id, token_id = %token.id, "user token revoked in the dashboard");
         done_to = Some(format!("/users/{}", token.user_id));
         Ok(())

@@ -8,7 +8,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     error::ApiError,
-    extract::{AppJson, AppPath, OrgApiKey},
+    extract::{AppJson, AppPath, OrgApiKey, RequestInfo},
     services::{tokens, users},
     AppState,
 };
@@ -84,10 +84,11 @@ async fn issue(
 )]
 async fn revoke(
     key: OrgApiKey,
+    request: RequestInfo,
     State(state): State<AppState>,
     AppPath(id): AppPath<UserTokenId>,
 ) -> Result<StatusCode, ApiError> {
-    tokens::revoke(&state, key.org.id, id).await?;
+    tokens::revoke(&state, key.org.id, id, &key.audit(&request)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

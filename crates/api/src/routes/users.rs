@@ -9,7 +9,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::wire::{ListOut, UserOut, UserTokenOut};
 use crate::{
     error::ApiError,
-    extract::{AppJson, AppOptionalJson, AppPath, AppQuery, OrgApiKey},
+    extract::{AppJson, AppOptionalJson, AppPath, AppQuery, OrgApiKey, RequestInfo},
     services::{now, tokens, users},
     AppState,
 };
@@ -159,6 +159,7 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Resul
 )]
 async fn patch_user(
     key: OrgApiKey,
+    request: RequestInfo,
     State(state): State<AppState>,
     AppPath(id): AppPath<UserId>,
     AppJson(body): AppJson<PatchUserIn>,
@@ -166,7 +167,7 @@ async fn patch_user(
     // `"metadata": null` is not a way to clear it (that is `{}`): say so rather than ignore it.
     let metadata = body.metadata.map(|m| m.unwrap_or(serde_json::Value::Null));
     let input = users::PatchInput { display_name: body.display_name, metadata };
-    Ok(Json(users::patch(&state, key.org.id, id, input).await?.into()))
+    Ok(Json(users::patch(&state, key.org.id, id, input, &key.audit(&request)).await?.into()))
 }
 
 /// Deletes a user and all of their tokens (introspection then answers `active: false` for them).
@@ -181,10 +182,11 @@ async fn patch_user(
 )]
 async fn delete_user(
     key: OrgApiKey,
+    request: RequestInfo,
     State(state): State<AppState>,
     AppPath(id): AppPath<UserId>,
 ) -> Result<StatusCode, ApiError> {
-    users::delete(&state, key.org.id, id).await?;
+    users::delete(&state, key.org.id, id, &key.audit(&request)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -263,11 +265,12 @@ pub struct RevokedOut {
 )]
 async fn revoke_tokens(
     key: OrgApiKey,
+    request: RequestInfo,
     State(state): State<AppState>,
     AppPath(id): AppPath<UserId>,
     AppOptionalJson(body): AppOptionalJson<RevokeTokensIn>,
 ) -> Result<Json<RevokedOut>, ApiError> {
-    let revoked = tokens::revoke_all(&state, key.org.id, id, body.issued_before).await?;
+    let revoked = tokens::revoke_all(&state, key.org.id, id, body.issued_before, &key.audit(&request)).await?;
     Ok(Json(RevokedOut { revoked }))
 }
 

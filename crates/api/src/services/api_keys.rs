@@ -11,6 +11,7 @@ use std::{
 };
 
 use tessera_core::{
+    AuditContext,
     api_key::{validate_key_name, API_KEY_DISPLAY_LEN},
     ApiKey, ApiKeyFormatError, ApiKeyHash, ApiKeyId, ApiKeySecret, Error, MemberId, NewApiKey, Org, OrgId, Result,
     Timestamp,
@@ -42,6 +43,7 @@ pub async fn create(
     name: &str,
     created_by: Option<MemberId>,
     expires_at: Option<Timestamp>,
+    audit: &AuditContext,
 ) -> Result<CreatedApiKey> {
     let name = validate_key_name(name)?;
     let now = now();
@@ -60,7 +62,7 @@ pub async fn create(
             created_at: now,
             expires_at,
         };
-        match state.store.create_api_key(org_id, &new).await {
+        match state.store.create_api_key(org_id, &new, audit).await {
             Ok(key) => return Ok(CreatedApiKey { key, secret }),
             Err(Error::Conflict { code: "api_key_prefix_taken", .. }) => continue,
             Err(e) => return Err(e),
@@ -82,12 +84,12 @@ pub async fn list(state: &AppState, org_id: OrgId) -> Result<Vec<ApiKey>> {
 ///
 /// # Errors
 /// [`Error::Invalid`] if `prefix` is not 8 base62 characters; `NotFound { entity: Entity::ApiKey }`.
-pub async fn revoke(state: &AppState, org_id: OrgId, prefix: &str) -> Result<ApiKey> {
+pub async fn revoke(state: &AppState, org_id: OrgId, prefix: &str, audit: &AuditContext) -> Result<ApiKey> {
     let prefix = prefix.strip_prefix("tsk_").unwrap_or(prefix);
     if prefix.len() != API_KEY_DISPLAY_LEN || !prefix.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(Error::invalid("prefix", "must be the 8 characters shown after `tsk_`"));
     }
-    let revoked = state.store.revoke_api_key(org_id, prefix, now()).await;
+    let revoked = state.store.revoke_api_key(org_id, prefix, now(), audit).await;
     // Even after an error: the revocation may have committed before the error was seen.
     state.api_key_cache.clear();
     revoked

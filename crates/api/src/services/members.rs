@@ -4,7 +4,7 @@
 
 use argon2::{password_hash::SaltString, Argon2, PasswordHasher};
 use secrecy::{ExposeSecret, SecretString};
-use tessera_core::{Email, Error, Member, MemberId, NewMember, OrgId, Result, Role};
+use tessera_core::{AuditContext, Email, Error, Member, MemberId, NewMember, OrgId, Result, Role};
 use uuid::Uuid;
 
 use super::now;
@@ -60,12 +60,19 @@ pub async fn list(state: &AppState, org_id: OrgId) -> Result<Vec<Member>> {
 /// # Errors
 /// [`Error::Invalid`] for a bad email or a password shorter than 12 characters or longer than
 /// 1024 bytes; `Conflict { code: "member_email_taken" }`; storage errors.
-pub async fn add(state: &AppState, org_id: OrgId, email: &str, role: Role, password: SecretString) -> Result<Member> {
+pub async fn add(
+    state: &AppState,
+    org_id: OrgId,
+    email: &str,
+    role: Role,
+    password: SecretString,
+    audit: &AuditContext,
+) -> Result<Member> {
     let email = Email::parse(email)?;
     validate_password(&password)?;
     let password_hash = hash_password(password).await?;
     let member = NewMember { id: MemberId(Uuid::now_v7()), email, role, password_hash, created_at: now() };
-    state.store.create_member(org_id, &member).await
+    state.store.create_member(org_id, &member, audit).await
 }
 
 /// Gives the org's member `role` and returns the member afterwards. The change applies to their
@@ -74,8 +81,14 @@ pub async fn add(state: &AppState, org_id: OrgId, email: &str, role: Role, passw
 /// # Errors
 /// `Conflict { code: "last_owner" }` if that would leave the org without an owner (nothing
 /// changes); `NotFound { entity: Entity::Member }`, also for another org's member; storage errors.
-pub async fn change_role(state: &AppState, org_id: OrgId, member_id: MemberId, role: Role) -> Result<Member> {
-    state.store.change_member_role(org_id, member_id, role).await
+pub async fn change_role(
+    state: &AppState,
+    org_id: OrgId,
+    member_id: MemberId,
+    role: Role,
+    audit: &AuditContext,
+) -> Result<Member> {
+    state.store.change_member_role(org_id, member_id, role, audit).await
 }
 
 /// Removes the org's member and ends their sessions. API keys they generated and tokens they
@@ -84,6 +97,6 @@ pub async fn change_role(state: &AppState, org_id: OrgId, member_id: MemberId, r
 /// # Errors
 /// `Conflict { code: "last_owner" }` if they are the org's only owner (nothing changes);
 /// `NotFound { entity: Entity::Member }`, also for another org's member; storage errors.
-pub async fn remove(state: &AppState, org_id: OrgId, member_id: MemberId) -> Result<()> {
-    state.store.remove_member(org_id, member_id).await
+pub async fn remove(state: &AppState, org_id: OrgId, member_id: MemberId, audit: &AuditContext) -> Result<()> {
+    state.store.remove_member(org_id, member_id, audit).await
 }

@@ -1,6 +1,6 @@
 //! Organizations: creation (with the first signing key) and lookup.
 
-use tessera_core::{error::Validation, org::validate_org_name, NewOrg, Org, OrgId, OrgSlug, Result};
+use tessera_core::{error::Validation, AuditContext, org::validate_org_name, NewOrg, Org, OrgId, OrgSlug, Result};
 use uuid::Uuid;
 
 use super::now;
@@ -11,7 +11,7 @@ use crate::AppState;
 /// # Errors
 /// [`tessera_core::Error::Invalid`] for a bad slug or name; `Conflict { code: "org_slug_taken" }`
 /// if the slug exists; storage errors.
-pub async fn create(state: &AppState, slug: &str, name: &str) -> Result<Org> {
+pub async fn create(state: &AppState, slug: &str, name: &str, audit: &AuditContext) -> Result<Org> {
     let mut v = Validation::default();
     let slug = v.check(OrgSlug::parse(slug));
     let name = v.check(validate_org_name(name));
@@ -19,7 +19,7 @@ pub async fn create(state: &AppState, slug: &str, name: &str) -> Result<Org> {
     let now = now();
     let org = NewOrg { id: OrgId(Uuid::now_v7()), slug, name, created_at: now };
     let key = state.keys.new_signing_key(org.id, now)?;
-    state.store.create_org(&org, &key).await
+    state.store.create_org(&org, &key, audit).await
 }
 
 /// The org with this slug.

@@ -5,6 +5,7 @@
 //! ([`tessera_core::session`] has the format and the idle and absolute limits).
 
 use tessera_core::{
+    AuditContext,
     session::{SESSION_ABSOLUTE_LIFETIME_SECONDS, SESSION_IDLE_TIMEOUT_SECONDS},
     Email, Error, Member, MemberId, NewSession, Org, Result, Role, Session, SessionToken,
 };
@@ -55,7 +56,7 @@ pub fn require_role(role: Role, needed: Role) -> Result<()> {
 ///
 /// # Errors
 /// `NotFound { entity: Entity::Member }` if the member was removed meanwhile; storage errors.
-pub async fn start(state: &AppState, member: &Member) -> Result<(SessionToken, Session)> {
+pub async fn start(state: &AppState, member: &Member, audit: &AuditContext) -> Result<(SessionToken, Session)> {
     let token = SessionToken::generate(&mut rand::rngs::OsRng);
     let now = now();
     let new = NewSession {
@@ -64,7 +65,7 @@ pub async fn start(state: &AppState, member: &Member) -> Result<(SessionToken, S
         created_at: now,
         expires_at: now + time::Duration::seconds(SESSION_ABSOLUTE_LIFETIME_SECONDS),
     };
-    let session = state.store.create_session(member.org_id, &new).await?;
+    let session = state.store.create_session(member.org_id, &new, audit).await?;
     Ok((token, session))
 }
 
@@ -96,9 +97,9 @@ pub async fn authenticate(state: &AppState, presented: &str) -> Result<Option<Si
 ///
 /// # Errors
 /// Storage errors.
-pub async fn end(state: &AppState, presented: &str) -> Result<()> {
+pub async fn end(state: &AppState, presented: &str, audit: &AuditContext) -> Result<()> {
     if let Some(token) = SessionToken::parse(presented) {
-        state.store.delete_session(&token.hash()).await?;
+        state.store.delete_session(&token.hash(), audit).await?;
     }
     Ok(())
 }

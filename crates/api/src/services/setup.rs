@@ -3,6 +3,7 @@
 
 use secrecy::SecretString;
 use tessera_core::{
+    AuditContext,
     error::Validation, org::validate_org_name, Email, Error, Member, MemberId, NewMember, NewOrg, Org, OrgId, OrgSlug,
     Result, Role,
 };
@@ -48,6 +49,7 @@ pub async fn first_run(
     slug: &str,
     email: &str,
     password: SecretString,
+    audit: &AuditContext,
 ) -> Result<(Org, Member)> {
     let mut v = Validation::default();
     let name = v.check(validate_org_name(org_name).map_err(rename("org_name")));
@@ -64,7 +66,7 @@ pub async fn first_run(
     let org = NewOrg { id: OrgId(Uuid::now_v7()), slug, name, created_at: now };
     let key = state.keys.new_signing_key(org.id, now)?;
     let owner = NewMember { id: MemberId(Uuid::now_v7()), email, role: Role::Owner, password_hash, created_at: now };
-    state.store.create_first_org(&org, &key, &owner).await
+    state.store.create_first_org(&org, &key, &owner, audit).await
 }
 
 /// Renames the field of a single-field validation error (the org rules call it `name`).

@@ -42,7 +42,7 @@ use std::{
 
 use argon2::{password_hash::SaltString, Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use secrecy::{ExposeSecret, SecretString};
-use tessera_core::{Email, Error, Member};
+use tessera_core::{Actor, AuditRecord, Email, Error, Member};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{
@@ -51,6 +51,7 @@ use super::{
     setup::{self, SetupStatus},
 };
 use crate::{
+    extract::RequestInfo,
     throttle::{address_key, Throttle},
     AppState,
 };
@@ -350,8 +351,9 @@ pub async fn sign_in(
     org_slug: &str,
     email: &str,
     password: SecretString,
-    client: Option<IpAddr>,
+    request: &RequestInfo,
 ) -> Result<SignedIn, SignInError> {
+    let client = request.ip;
     let email = email.trim();
     if email.len() > MAX_EMAIL_BYTES {
         return Err(SignInError::WrongCredentials);
@@ -379,14 +381,21 @@ pub async fn sign_in(
     let permit = guard.hashing_permit().await?;
     attempt.state = AttemptState::Verifying;
     let verified = guard.verify(permit, password, hash).await.inspect_err(|_| attempt.state = AttemptState::Pending)?;
-    let (Some(org), Some(member), true) = (org, member, verified) else {
+    let (Some(org), Some(member), true) = (org, &member, verified) else {
         attempt.state = AttemptState::Failed;
+        drop(attempt);
+        if let Some(member) = &member {
+            // A wrong password for a real member is an event of their org: its actor is the
+            // account that was tried (the client is not anyone yet), with where the try came from.
+            let record = AuditRecord::member_sign_in_failed(member, "wrong_password");
+            state.store.record_audit_event(member.org_id, &request.context(Actor::member(member)), record).await?;
+        }
         return Err(SignInError::WrongCredentials);
     };
     attempt.state = AttemptState::Pending;
     drop(attempt);
-    let (token, _session) = sessions::start(state, &member).await?;
-    Ok(SignedIn { token, member: signed_in(org, member) })
+    let (token, _session) = sessions::start(state, member, &request.context(Actor::member(member))).await?;
+    Ok(SignedIn { token, member: signed_in(org, member.clone()) })
 }
 
 fn signed_in(org: tessera_core::Org, member: Member) -> SignedInMember {

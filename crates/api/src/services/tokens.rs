@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tessera_core::{
+    AuditContext,
     Account, Entity, Error, IssuedBy, NewUserToken, Org, OrgId, Page, Platform, Result, Timestamp, TokenQuery,
     TokenStatus, TokenStore, User, UserId, UserToken, UserTokenClaims, UserTokenId,
 };
@@ -284,8 +285,8 @@ pub async fn introspect(state: &AppState, org: &Org, token: &str) -> Result<Opti
 ///
 /// # Errors
 /// `NotFound { entity: Entity::UserToken }`, also for another org's token; storage errors.
-pub async fn revoke(state: &AppState, org_id: OrgId, token_id: UserTokenId) -> Result<UserToken> {
-    let revoked = state.store.revoke_user_token(org_id, token_id, now()).await;
+pub async fn revoke(state: &AppState, org_id: OrgId, token_id: UserTokenId, audit: &AuditContext) -> Result<UserToken> {
+    let revoked = state.store.revoke_user_token(org_id, token_id, now(), audit).await;
     state.token_rows.forget_all();
     revoked
 }
@@ -299,6 +300,7 @@ pub async fn revoke_all(
     org_id: OrgId,
     user_id: UserId,
     issued_before: Option<Timestamp>,
+    audit: &AuditContext,
 ) -> Result<u64> {
     let now = now();
     let before = match issued_before {
@@ -307,7 +309,7 @@ pub async fn revoke_all(
         // Strictly before "now + 1 µs" includes a token issued in this very microsecond.
         None => now + time::Duration::microseconds(1),
     };
-    let revoked = state.store.revoke_user_tokens(org_id, user_id, before, now).await;
+    let revoked = state.store.revoke_user_tokens(org_id, user_id, before, now, audit).await;
     state.token_rows.forget_all();
     revoked
 }

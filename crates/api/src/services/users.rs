@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use tessera_core::{
+    AuditContext,
     error::Validation, user::validate_display_name, Account, Entity, Error, Metadata, OrgId, Page, PageRequest,
     Platform, Result, User, UserId, UserPatch, UserQuery, UserUpsert,
 };
@@ -141,7 +142,13 @@ pub struct PatchInput {
 ///
 /// # Errors
 /// [`Error::Invalid`] naming `display_name` or `metadata`; `NotFound { entity: Entity::User }`; storage errors.
-pub async fn patch(state: &AppState, org_id: OrgId, user_id: UserId, input: PatchInput) -> Result<User> {
+pub async fn patch(
+    state: &AppState,
+    org_id: OrgId,
+    user_id: UserId,
+    input: PatchInput,
+    audit: &AuditContext,
+) -> Result<User> {
     let mut v = Validation::default();
     let display_name = match input.display_name {
         None => Some(None),
@@ -150,15 +157,15 @@ pub async fn patch(state: &AppState, org_id: OrgId, user_id: UserId, input: Patc
     };
     let metadata = v.check(input.metadata.map(Metadata::parse).transpose());
     let (display_name, metadata) = v.finish((display_name, metadata))?;
-    state.store.update_user(org_id, user_id, &UserPatch { display_name, metadata, now: now() }).await
+    state.store.update_user(org_id, user_id, &UserPatch { display_name, metadata, now: now() }, audit).await
 }
 
 /// Deletes the org's user and its tokens (which then fail introspection). Returns how many tokens went.
 ///
 /// # Errors
 /// `NotFound { entity: Entity::User }`; storage errors.
-pub async fn delete(state: &AppState, org_id: OrgId, user_id: UserId) -> Result<u64> {
-    let deleted = state.store.delete_user(org_id, user_id).await;
+pub async fn delete(state: &AppState, org_id: OrgId, user_id: UserId, audit: &AuditContext) -> Result<u64> {
+    let deleted = state.store.delete_user(org_id, user_id, audit).await;
     // Introspection must not find the deleted tokens in memory either.
     state.token_rows.forget_all();
     deleted

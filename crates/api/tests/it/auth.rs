@@ -11,13 +11,14 @@ async fn every_auth_failure_is_a_401_with_a_bearer_challenge() {
     let org = app.with_org("acme").await;
     let key = app.with_api_key(&org).await;
     let revoked = app.with_api_key(&org).await;
-    services::api_keys::revoke(&app.state, org.id, &revoked[4..12]).await.unwrap();
+    services::api_keys::revoke(&app.state, org.id, &revoked[4..12], &crate::helpers::audit()).await.unwrap();
     let expired = services::api_keys::create(
         &app.state,
         org.id,
         "soon",
         None,
         Some(services::now() + time::Duration::milliseconds(300)),
+        &crate::helpers::audit(),
     )
     .await
     .unwrap()

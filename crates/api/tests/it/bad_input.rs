@@ -313,13 +313,14 @@ async fn bad_requests_get_a_clear_4xx_problem_and_change_nothing() {
 
     // Keys that must all be refused.
     let revoked_key = app.with_api_key(&acme).await;
-    services::api_keys::revoke(&app.state, acme.id, &revoked_key[4..12]).await.unwrap();
+    services::api_keys::revoke(&app.state, acme.id, &revoked_key[4..12], &crate::helpers::audit()).await.unwrap();
     let expired_key = services::api_keys::create(
         &app.state,
         acme.id,
         "soon",
         None,
         Some(services::now() + time::Duration::milliseconds(300)),
+        &crate::helpers::audit(),
     )
     .await
     .unwrap()

@@ -13,7 +13,7 @@ use tessera_api::{
     AppState,
 };
 use tessera_core::{
-    Account, Error, NewUserToken, OrgId, Page, Platform, Result, Store, Timestamp, TokenQuery, TokenStore, User,
+    Account, AuditContext, Error, NewUserToken, OrgId, Page, Platform, Result, Store, Timestamp, TokenQuery, TokenStore, User,
     UserId, UserToken, UserTokenId,
 };
 
@@ -58,8 +58,14 @@ impl TokenStore for PanicsOn {
     ) -> Result<Page<UserToken>> {
         self.store.list_user_tokens(org_id, user_id, query, now).await
     }
-    async fn revoke_user_token(&self, org_id: OrgId, token_id: UserTokenId, at: Timestamp) -> Result<UserToken> {
-        self.store.revoke_user_token(org_id, token_id, at).await
+    async fn revoke_user_token(
+        &self,
+        org_id: OrgId,
+        token_id: UserTokenId,
+        at: Timestamp,
+        audit: &AuditContext,
+    ) -> Result<UserToken> {
+        self.store.revoke_user_token(org_id, token_id, at, audit).await
     }
     async fn revoke_user_tokens(
         &self,
@@ -67,8 +73,9 @@ impl TokenStore for PanicsOn {
         user_id: UserId,
         issued_before: Timestamp,
         at: Timestamp,
+        audit: &AuditContext,
     ) -> Result<u64> {
-        self.store.revoke_user_tokens(org_id, user_id, issued_before, at).await
+        self.store.revoke_user_tokens(org_id, user_id, issued_before, at, audit).await
     }
 }
 

@@ -26,6 +26,11 @@ pub const PUBLIC_URL: &str = "http://tessera.test";
 
 /// Environment variable choosing the backend of every `TestApp`: `sqlite` (default) or `postgres`.
 pub const DATABASE_VAR: &str = "TESSERA_TEST_API_DATABASE";
+/// Who acts in tests that are not about the audit log: the CLI as `test`, now.
+pub fn audit() -> tessera_core::AuditContext {
+    tessera_core::AuditContext::new(tessera_core::Actor::cli("test"), time::OffsetDateTime::now_utc())
+}
+
 /// The backend named by `TESSERA_TEST_API_DATABASE`.
 pub fn backend_from_env() -> Backend {
     let value = match std::env::var(DATABASE_VAR) {
@@ -126,11 +131,11 @@ impl TestApp {
     }
 
     pub async fn with_org(&self, slug: &str) -> Org {
-        services::orgs::create(&self.state, slug, &format!("{slug} Inc.")).await.unwrap()
+        services::orgs::create(&self.state, slug, &format!("{slug} Inc."), &crate::helpers::audit()).await.unwrap()
     }
 
     pub async fn with_api_key(&self, org: &Org) -> String {
-        let created = services::api_keys::create(&self.state, org.id, "test", None, None).await.unwrap();
+        let created = services::api_keys::create(&self.state, org.id, "test", None, None, &crate::helpers::audit()).await.unwrap();
         created.secret.expose().to_owned()
     }
 

@@ -49,7 +49,7 @@ async fn token_id(app: &TestApp, token: &str) -> UserTokenId {
 async fn a_revocation_through_one_instance_reaches_the_caches_of_another() {
     let a = TestApp::new().await;
     let org = a.with_org("acme").await;
-    let created = services::api_keys::create(&a.state, org.id, "test", None, None).await.unwrap();
+    let created = services::api_keys::create(&a.state, org.id, "test", None, None, &crate::helpers::audit()).await.unwrap();
     let key = created.secret.expose().to_owned();
     let store_b = tessera_store::open(&a.db_url).await.unwrap();
     let b = AppState::new(
@@ -86,7 +86,7 @@ async fn a_revocation_through_one_instance_reaches_the_caches_of_another() {
 
     // Revoked through A, the key is refused by B.
     assert!(services::api_keys::authenticate(&b, &key, None).await.unwrap().is_ok());
-    services::api_keys::revoke(&a.state, org.id, &created.key.prefix).await.unwrap();
+    services::api_keys::revoke(&a.state, org.id, &created.key.prefix, &crate::helpers::audit()).await.unwrap();
     eventually("B refuses the revoked key", || async {
         services::api_keys::authenticate(&b, &key, None).await.unwrap().err() == Some(AuthError::Revoked)
     })

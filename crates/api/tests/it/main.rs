@@ -2,6 +2,7 @@
 //! default; `TESSERA_TEST_API_DATABASE=postgres` (with `TESSERA_TEST_POSTGRES_URL`) runs every test
 //! on a fresh PostgreSQL database instead (see helpers.rs).
 
+mod audit;
 mod auth;
 mod auth_limits;
 mod bad_input;

@@ -243,7 +243,7 @@ async fn a_revocation_by_another_instance_is_seen_within_the_token_row_ttl() {
     // instance's services (which forget remembered rows on revocation) are not involved.
     let other_instance = tessera_store::open(&app.db_url).await.unwrap();
     other_instance
-        .revoke_user_token(org.id, tessera_core::UserTokenId(jti), time::OffsetDateTime::now_utc())
+        .revoke_user_token(org.id, tessera_core::UserTokenId(jti), time::OffsetDateTime::now_utc(), &crate::helpers::audit())
         .await
         .unwrap();
 
@@ -269,7 +269,7 @@ async fn a_token_row_read_before_a_revocation_is_not_used_after_it() {
 
     let rows = TokenRows::default();
     assert!(rows.get(store, org.id, id).await.unwrap().unwrap().revoked_at.is_none());
-    store.revoke_user_token(org.id, id, time::OffsetDateTime::now_utc()).await.unwrap();
+    store.revoke_user_token(org.id, id, time::OffsetDateTime::now_utc(), &crate::helpers::audit()).await.unwrap();
     assert!(
         rows.get(store, org.id, id).await.unwrap().unwrap().revoked_at.is_none(),
         "within the TTL and the same generation the remembered row is used (no read)"

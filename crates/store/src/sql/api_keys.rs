@@ -5,10 +5,11 @@
 
 use async_trait::async_trait;
 use tessera_core::{
-    ApiKey, ApiKeyHash, ApiKeyId, ApiKeyStore, Entity, Error, MemberId, NewApiKey, OrgId, Result, Timestamp,
+    ApiKey, AuditContext, AuditRecord, ApiKeyHash, ApiKeyId, ApiKeyStore, Entity, Error, MemberId, NewApiKey, OrgId, Result, Timestamp,
 };
 use uuid::Uuid;
 
+use super::audit::append;
 use super::Backend;
 use crate::convert::{conflict_or_storage, micros, micros_opt, storage, timestamp, timestamp_opt};
 
@@ -47,10 +48,11 @@ const TOUCH_API_KEY: &str = "update api_key set last_used_at = \
 
 #[async_trait]
 impl ApiKeyStore for Backend {
-    async fn create_api_key(&self, org_id: OrgId, new: &NewApiKey) -> Result<ApiKey> {
+    async fn create_api_key(&self, org_id: OrgId, new: &NewApiKey, audit: &AuditContext) -> Result<ApiKey> {
+        let mut tx = self.begin_write().await.map_err(storage)?;
         // A duplicate hash would be the same 190-bit secret drawn twice; like a taken prefix,
         // the remedy is to draw a new key, so both map to the same code.
-        sqlx::query_as::<_, ApiKeyRow>(INSERT_API_KEY)
+        let key = sqlx::query_as::<_, ApiKeyRow>(INSERT_API_KEY)
             .bind(new.id.0)
             .bind(org_id.0)
             .bind(&new.name)
@@ -59,10 +61,13 @@ impl ApiKeyStore for Backend {
             .bind(new.created_by.map(|m| m.0))
             .bind(micros(new.created_at))
             .bind(micros_opt(new.expires_at))
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *tx)
             .await
             .map_err(|e| conflict_or_storage(e, "api_key_prefix_taken", "the org already has a key with this prefix"))?
-            .into_api_key()
+            .into_api_key()?;
+        append(&mut tx, org_id, audit, AuditRecord::api_key_created(&key)).await?;
+        tx.commit().await.map_err(storage)?;
+        Ok(key)
     }
 
     async fn api_key_by_hash(&self, hash: &ApiKeyHash) -> Result<Option<ApiKey>> {
@@ -85,15 +90,29 @@ impl ApiKeyStore for Backend {
             .collect()
     }
 
-    async fn revoke_api_key(&self, org_id: OrgId, prefix: &str, at: Timestamp) -> Result<ApiKey> {
-        let revoked = sqlx::query_as::<_, ApiKeyRow>(REVOKE_API_KEY)
-            .bind(org_id.0)
-            .bind(prefix)
-            .bind(micros(at))
-            .fetch_optional(&self.pool)
-            .await;
+    async fn revoke_api_key(&self, org_id: OrgId, prefix: &str, at: Timestamp, audit: &AuditContext) -> Result<ApiKey> {
+        let revoked = async {
+            let mut tx = self.begin_write().await.map_err(storage)?;
+            let key = sqlx::query_as::<_, ApiKeyRow>(REVOKE_API_KEY)
+                .bind(org_id.0)
+                .bind(prefix)
+                .bind(micros(at))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(storage)?
+                .ok_or(Error::not_found(Entity::ApiKey))?
+                .into_api_key()?;
+            // Revoked by this call (not before): `coalesce` kept an earlier time otherwise.
+            if key.revoked_at.map(micros) == Some(micros(at)) {
+                append(&mut tx, org_id, audit, AuditRecord::api_key_revoked(&key)).await?;
+            }
+            tx.commit().await.map_err(storage)?;
+            Ok(key)
+        }
+        .await;
+        // Whatever the outcome (a failed commit may still have committed), caches must drop it.
         self.announce_revocation();
-        revoked.map_err(storage)?.ok_or(Error::not_found(Entity::ApiKey))?.into_api_key()
+        revoked
     }
 
     async fn touch_api_key(&self, org_id: OrgId, key_id: ApiKeyId, at: Timestamp) -> Result<()> {

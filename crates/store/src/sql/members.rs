@@ -5,11 +5,12 @@
 
 use async_trait::async_trait;
 use tessera_core::{
-    Email, Entity, Error, Member, MemberId, MemberStore, NewMember, NewSession, OrgId, Result, Role, Session,
+    AuditContext, AuditRecord, Email, Entity, Error, Member, MemberId, MemberStore, NewMember, NewSession, OrgId, Result, Role, Session,
     SessionHash, Timestamp,
 };
 use uuid::Uuid;
 
+use super::audit::append;
 use super::{Backend, Db, ROW_LOCKS};
 use crate::convert::{conflict_or_storage, micros, storage, timestamp};
 
@@ -82,7 +83,7 @@ const TOUCH_SESSION: &str = concat!(
 );
 
 /// `$1` hash.
-const DELETE_SESSION: &str = "delete from member_session where hash = $1";
+const DELETE_SESSION: &str = "delete from member_session where hash = $1 returning org_id, member_id";
 
 /// `$1` now, `$2` idle cutoff.
 const DELETE_EXPIRED_SESSIONS: &str = "delete from member_session where expires_at <= $1 or last_seen_at <= $2";
@@ -146,11 +147,15 @@ async fn owners_and_member(
 
 #[async_trait]
 impl MemberStore for Backend {
-    async fn create_member(&self, org_id: OrgId, new: &NewMember) -> Result<Member> {
-        insert_member(&self.pool, org_id, new, |e| {
+    async fn create_member(&self, org_id: OrgId, new: &NewMember, audit: &AuditContext) -> Result<Member> {
+        let mut tx = self.begin_write().await.map_err(storage)?;
+        let member = insert_member(&mut *tx, org_id, new, |e| {
             conflict_or_storage(e, "member_email_taken", "a member with this email exists in the org")
         })
-        .await
+        .await?;
+        append(&mut tx, org_id, audit, AuditRecord::member_added(&member)).await?;
+        tx.commit().await.map_err(storage)?;
+        Ok(member)
     }
 
     async fn list_members(&self, org_id: OrgId) -> Result<Vec<Member>> {
@@ -186,11 +191,14 @@ impl MemberStore for Backend {
             .transpose()
     }
 
-    async fn change_member_role(&self, org_id: OrgId, id: MemberId, role: Role) -> Result<Member> {
+    async fn change_member_role(&self, org_id: OrgId, id: MemberId, role: Role, audit: &AuditContext) -> Result<Member> {
         let mut tx = self.begin_write().await.map_err(storage)?;
         let (owners, member) = owners_and_member(&mut tx, org_id, id).await?;
         if member.role == Role::Owner && role != Role::Owner && owners.len() <= 1 {
             return Err(last_owner());
+        }
+        if member.role == role {
+            return Ok(member);
         }
         let updated = sqlx::query_as::<_, MemberRow>(UPDATE_MEMBER_ROLE)
             .bind(org_id.0)
@@ -200,11 +208,12 @@ impl MemberStore for Backend {
             .await
             .map_err(storage)?
             .into_member()?;
+        append(&mut tx, org_id, audit, AuditRecord::member_role_changed(&updated, member.role)).await?;
         tx.commit().await.map_err(storage)?;
         Ok(updated)
     }
 
-    async fn remove_member(&self, org_id: OrgId, id: MemberId) -> Result<()> {
+    async fn remove_member(&self, org_id: OrgId, id: MemberId, audit: &AuditContext) -> Result<()> {
         let mut tx = self.begin_write().await.map_err(storage)?;
         let (owners, member) = owners_and_member(&mut tx, org_id, id).await?;
         if member.role == Role::Owner && owners.len() <= 1 {
@@ -213,22 +222,27 @@ impl MemberStore for Backend {
         for sql in REMOVE_MEMBER {
             sqlx::query(sql).bind(org_id.0).bind(id.0).execute(&mut *tx).await.map_err(storage)?;
         }
+        append(&mut tx, org_id, audit, AuditRecord::member_removed(&member)).await?;
         tx.commit().await.map_err(storage)?;
         Ok(())
     }
 
-    async fn create_session(&self, org_id: OrgId, new: &NewSession) -> Result<Session> {
-        sqlx::query_as::<_, SessionRow>(INSERT_SESSION)
+    async fn create_session(&self, org_id: OrgId, new: &NewSession, audit: &AuditContext) -> Result<Session> {
+        let mut tx = self.begin_write().await.map_err(storage)?;
+        let session = sqlx::query_as::<_, SessionRow>(INSERT_SESSION)
             .bind(&new.hash.0[..])
             .bind(org_id.0)
             .bind(new.member_id.0)
             .bind(micros(new.created_at))
             .bind(micros(new.expires_at))
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await
             .map_err(storage)?
             .ok_or(Error::not_found(Entity::Member))?
-            .into_session()
+            .into_session()?;
+        append(&mut tx, org_id, audit, AuditRecord::member_signed_in(session.member_id)).await?;
+        tx.commit().await.map_err(storage)?;
+        Ok(session)
     }
 
     async fn touch_session(
@@ -248,9 +262,16 @@ impl MemberStore for Backend {
             .transpose()
     }
 
-    async fn delete_session(&self, hash: &SessionHash) -> Result<bool> {
-        let done = sqlx::query(DELETE_SESSION).bind(&hash.0[..]).execute(&self.pool).await.map_err(storage)?;
-        Ok(done.rows_affected() > 0)
+    async fn delete_session(&self, hash: &SessionHash, audit: &AuditContext) -> Result<bool> {
+        let mut tx = self.begin_write().await.map_err(storage)?;
+        let ended: Option<(Uuid, Uuid)> =
+            sqlx::query_as(DELETE_SESSION).bind(&hash.0[..]).fetch_optional(&mut *tx).await.map_err(storage)?;
+        let Some((org_id, member_id)) = ended else {
+            return Ok(false);
+        };
+        append(&mut tx, OrgId(org_id), audit, AuditRecord::member_signed_out(MemberId(member_id))).await?;
+        tx.commit().await.map_err(storage)?;
+        Ok(true)
     }
 
     async fn delete_expired_sessions(&self, now: Timestamp, idle_cutoff: Timestamp) -> Result<u64> {

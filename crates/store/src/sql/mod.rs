@@ -10,6 +10,7 @@
 //! | `user_tokens.rs` | [`tessera_core::TokenStore`] |
 //! | `idempotency.rs` | [`tessera_core::IdempotencyStore`] |
 //! | `overview.rs` | [`tessera_core::OverviewStore`] |
+//! | `audit.rs` | [`tessera_core::AuditStore`], and `append`, which the audited methods call |
 //!
 //! This folder is written once and compiled once per backend: `sqlite.rs` and `postgres.rs`
 //! each include it with `#[path = "sql/mod.rs"] mod sql;`, after defining the three names it
@@ -39,6 +40,7 @@ pub(super) async fn ping(pool: &sqlx::Pool<Db>) -> tessera_core::Result<()> {
 }
 
 mod api_keys;
+mod audit;
 mod idempotency;
 mod members;
 mod orgs;

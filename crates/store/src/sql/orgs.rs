@@ -6,11 +6,12 @@
 
 use async_trait::async_trait;
 use tessera_core::{
-    Error, Member, NewMember, NewOrg, NewSigningKey, Org, OrgId, OrgSlug, OrgStore, Result, Role, SigningKey,
+    Actor, AuditContext, AuditRecord, Error, Member, NewMember, NewOrg, NewSigningKey, Org, OrgId, OrgSlug, OrgStore, Result, Role, SigningKey,
     SigningKeyId,
 };
 use uuid::Uuid;
 
+use super::audit::append;
 use super::members::insert_member;
 use super::{Backend, Db};
 use crate::convert::{conflict_or_storage, micros, storage, timestamp};
@@ -96,12 +97,13 @@ fn setup_done() -> Error {
 
 #[async_trait]
 impl OrgStore for Backend {
-    async fn create_org(&self, new: &NewOrg, key: &NewSigningKey) -> Result<Org> {
+    async fn create_org(&self, new: &NewOrg, key: &NewSigningKey, audit: &AuditContext) -> Result<Org> {
         let mut tx = self.begin_write().await.map_err(storage)?;
         let org = insert_org_with_key(&mut tx, new, key, |e| {
             conflict_or_storage(e, "org_slug_taken", "an org with this slug already exists")
         })
         .await?;
+        append(&mut tx, org.id, audit, AuditRecord::org_created(org.id, org.slug.as_str(), &org.name)).await?;
         tx.commit().await.map_err(storage)?;
         Ok(org)
     }
@@ -129,7 +131,13 @@ impl OrgStore for Backend {
             .collect()
     }
 
-    async fn create_first_org(&self, new: &NewOrg, key: &NewSigningKey, owner: &NewMember) -> Result<(Org, Member)> {
+    async fn create_first_org(
+        &self,
+        new: &NewOrg,
+        key: &NewSigningKey,
+        owner: &NewMember,
+        audit: &AuditContext,
+    ) -> Result<(Org, Member)> {
         if owner.role != Role::Owner {
             return Err(Error::invalid("role", "the first member must be an owner"));
         }
@@ -154,6 +162,10 @@ impl OrgStore for Backend {
             // Another org exists: the transaction rolls back when dropped.
             return Err(setup_done());
         }
+        // The owner sets the org up: they are the actor of its first events.
+        let audit = AuditContext { actor: Actor::member(&member), ..audit.clone() };
+        append(&mut tx, org.id, &audit, AuditRecord::org_created(org.id, org.slug.as_str(), &org.name)).await?;
+        append(&mut tx, org.id, &audit, AuditRecord::member_added(&member)).await?;
         tx.commit().await.map_err(storage)?;
         Ok((org, member))
     }

@@ -12,11 +12,12 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use sqlx::query::Query;
 use tessera_core::{
-    Account, ApiKeyId, Entity, Error, IssuedBy, MemberId, NewUserToken, OrgId, Page, Platform, Result, SigningKeyId,
+    Account, ApiKeyId, AuditContext, AuditRecord, Entity, Error, IssuedBy, MemberId, NewUserToken, OrgId, Page, Platform, Result, SigningKeyId,
     Timestamp, TokenQuery, TokenStatus, TokenStore, User, UserId, UserToken, UserTokenId,
 };
 use uuid::Uuid;
 
+use super::audit::append;
 use super::users::{user_exists, UserRow};
 use super::{Backend, Db};
 use crate::convert::{conflict_or_storage, micros, micros_opt, storage, timestamp, timestamp_opt};
@@ -230,15 +231,35 @@ impl TokenStore for Backend {
         Ok(Page::from_rows(tokens, limit, |t| (t.issued_at, t.id.0)))
     }
 
-    async fn revoke_user_token(&self, org_id: OrgId, token_id: UserTokenId, at: Timestamp) -> Result<UserToken> {
-        let revoked = sqlx::query_as::<_, UserTokenRow>(REVOKE_USER_TOKEN)
-            .bind(org_id.0)
-            .bind(token_id.0)
-            .bind(micros(at))
-            .fetch_optional(&self.pool)
-            .await;
+    async fn revoke_user_token(
+        &self,
+        org_id: OrgId,
+        token_id: UserTokenId,
+        at: Timestamp,
+        audit: &AuditContext,
+    ) -> Result<UserToken> {
+        let revoked = async {
+            let mut tx = self.begin_write().await.map_err(storage)?;
+            let token = sqlx::query_as::<_, UserTokenRow>(REVOKE_USER_TOKEN)
+                .bind(org_id.0)
+                .bind(token_id.0)
+                .bind(micros(at))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(storage)?
+                .ok_or(Error::not_found(Entity::UserToken))?
+                .into_user_token()?;
+            // Revoked by this call (not before): `coalesce` kept an earlier time otherwise.
+            if token.revoked_at.map(micros) == Some(micros(at)) {
+                append(&mut tx, org_id, audit, AuditRecord::user_token_revoked(&token)).await?;
+            }
+            tx.commit().await.map_err(storage)?;
+            Ok(token)
+        }
+        .await;
+        // Whatever the outcome (a failed commit may still have committed), caches must drop it.
         self.announce_revocation();
-        revoked.map_err(storage)?.ok_or(Error::not_found(Entity::UserToken))?.into_user_token()
+        revoked
     }
 
     async fn revoke_user_tokens(
@@ -247,6 +268,7 @@ impl TokenStore for Backend {
         user_id: UserId,
         issued_before: Timestamp,
         at: Timestamp,
+        audit: &AuditContext,
     ) -> Result<u64> {
         // The existence check and the update share a transaction so "no such user" and "revoked
         // 0" cannot be confused by a concurrent change.
@@ -262,6 +284,10 @@ impl TokenStore for Backend {
             .execute(&mut *tx)
             .await
             .map_err(storage)?;
+        if done.rows_affected() > 0 {
+            let record = AuditRecord::user_tokens_revoked(user_id, issued_before, done.rows_affected());
+            append(&mut tx, org_id, audit, record).await?;
+        }
         let committed = tx.commit().await;
         self.announce_revocation();
         committed.map_err(storage)?;

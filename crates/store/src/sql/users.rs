@@ -11,11 +11,12 @@
 use async_trait::async_trait;
 use sqlx::types::Json;
 use tessera_core::{
-    Account, Entity, Error, Metadata, OrgId, Page, Platform, Result, User, UserId, UserPatch, UserQuery, UserStore,
+    Account, AuditContext, AuditRecord, Entity, Error, Metadata, OrgId, Page, Platform, Result, User, UserId, UserPatch, UserQuery, UserStore,
     UserUpsert,
 };
 use uuid::Uuid;
 
+use super::audit::append;
 use super::{Backend, Db, ROW_LOCKS};
 use crate::convert::{micros, storage, timestamp};
 
@@ -187,27 +188,34 @@ impl UserStore for Backend {
         Ok(Page::from_rows(users, limit, |u| (u.created_at, u.id.0)))
     }
 
-    async fn update_user(&self, org_id: OrgId, user_id: UserId, patch: &UserPatch) -> Result<User> {
-        // One statement, so no transaction: the change test and the write see the same row.
+    async fn update_user(&self, org_id: OrgId, user_id: UserId, patch: &UserPatch, audit: &AuditContext) -> Result<User> {
+        // One statement decides and writes the change, so both see the same row.
+        let mut tx = self.begin_write().await.map_err(storage)?;
         let (set_name, name) = match &patch.display_name {
             None => (false, None),
             Some(name) => (true, name.as_deref()),
         };
-        sqlx::query_as::<_, UserRow>(UPDATE_USER)
+        let user = sqlx::query_as::<_, UserRow>(UPDATE_USER)
             .bind(org_id.0)
             .bind(user_id.0)
             .bind(set_name)
             .bind(name)
             .bind(patch.metadata.clone().map(Json))
             .bind(micros(patch.now))
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await
             .map_err(storage)?
             .ok_or(Error::not_found(Entity::User))?
-            .into_user()
+            .into_user()?;
+        // `updated_at` moves only when a stored value changed.
+        if micros(user.updated_at) == micros(patch.now) {
+            append(&mut tx, org_id, audit, AuditRecord::user_updated(&user, patch)).await?;
+        }
+        tx.commit().await.map_err(storage)?;
+        Ok(user)
     }
 
-    async fn delete_user(&self, org_id: OrgId, user_id: UserId) -> Result<u64> {
+    async fn delete_user(&self, org_id: OrgId, user_id: UserId, audit: &AuditContext) -> Result<u64> {
         let deleted = async {
             let mut tx = self.begin_write().await.map_err(storage)?;
             // Checked and locked first: "no such user" is then certain, and no token row can be
@@ -215,6 +223,13 @@ impl UserStore for Backend {
             if !user_exists(&mut tx, org_id, user_id, true).await? {
                 return Err(Error::not_found(Entity::User));
             }
+            let user = sqlx::query_as::<_, UserRow>(USER_BY_ID)
+                .bind(org_id.0)
+                .bind(user_id.0)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(storage)?
+                .into_user()?;
             // Tokens first: `user_token` references `end_user` without a cascade.
             let tokens = sqlx::query(DELETE_USER_TOKENS)
                 .bind(org_id.0)
@@ -224,6 +239,7 @@ impl UserStore for Backend {
                 .map_err(storage)?
                 .rows_affected();
             sqlx::query(DELETE_USER).bind(org_id.0).bind(user_id.0).execute(&mut *tx).await.map_err(storage)?;
+            append(&mut tx, org_id, audit, AuditRecord::user_deleted(&user, tokens)).await?;
             tx.commit().await.map_err(storage)?;
             Ok(tokens)
         }

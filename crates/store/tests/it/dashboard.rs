@@ -39,7 +39,7 @@ async fn first_org_is_created_once_with_its_owner(db: &TestDb) {
     let s = db.store();
     assert!(s.first_orgs(2).await.unwrap().is_empty());
     let (org, owner) = s
-        .create_first_org(&new_org("acme"), &new_signing_key(), &member("ada@example.com", Role::Owner))
+        .create_first_org(&new_org("acme"), &new_signing_key(), &member("ada@example.com", Role::Owner), &audit())
         .await
         .unwrap();
     assert_eq!((org.slug.as_str(), owner.org_id, owner.role), ("acme", org.id, Role::Owner));
@@ -47,14 +47,14 @@ async fn first_org_is_created_once_with_its_owner(db: &TestDb) {
     assert_eq!(s.signing_keys(org.id).await.unwrap().len(), 1, "the org got its signing key");
 
     let err = s
-        .create_first_org(&new_org("beta"), &new_signing_key(), &member("bob@example.com", Role::Owner))
+        .create_first_org(&new_org("beta"), &new_signing_key(), &member("bob@example.com", Role::Owner), &audit())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Conflict { code: "setup_done", .. }), "{err:?}");
     assert!(s.org_by_slug("beta").await.unwrap().is_none(), "the refused setup wrote nothing");
 
     let err = s
-        .create_first_org(&new_org("gamma"), &new_signing_key(), &member("c@example.com", Role::Admin))
+        .create_first_org(&new_org("gamma"), &new_signing_key(), &member("c@example.com", Role::Admin), &audit())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Invalid(_)), "the first member must be an owner: {err:?}");
@@ -71,6 +71,7 @@ async fn concurrent_first_runs_create_one_org(db: &TestDb) {
                     &new_org(&slug),
                     &new_signing_key(),
                     &member(&format!("o{i}@example.com"), Role::Owner),
+                    &audit(),
                 )
                 .await
         })
@@ -93,7 +94,7 @@ async fn first_run_refuses_when_an_org_exists(db: &TestDb) {
     let s = db.store();
     let (cli_org, _) = org(s, "made-by-cli").await;
     let err = s
-        .create_first_org(&new_org("acme"), &new_signing_key(), &member("ada@example.com", Role::Owner))
+        .create_first_org(&new_org("acme"), &new_signing_key(), &member("ada@example.com", Role::Owner), &audit())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Conflict { code: "setup_done", .. }), "{err:?}");
@@ -104,12 +105,12 @@ async fn members_are_listed_and_found_per_org(db: &TestDb) {
     let s = db.store();
     let (a, _) = org(s, "acme").await;
     let (b, _) = org(s, "beta").await;
-    let ada = s.create_member(a.id, &member("ada@example.com", Role::Owner)).await.unwrap();
+    let ada = s.create_member(a.id, &member("ada@example.com", Role::Owner), &audit()).await.unwrap();
     let bob = s
-        .create_member(a.id, &NewMember { created_at: t(5), ..member("bob@example.com", Role::Viewer) })
+        .create_member(a.id, &NewMember { created_at: t(5), ..member("bob@example.com", Role::Viewer) }, &audit())
         .await
         .unwrap();
-    let other = s.create_member(b.id, &member("ada@example.com", Role::Owner)).await.unwrap();
+    let other = s.create_member(b.id, &member("ada@example.com", Role::Owner), &audit()).await.unwrap();
 
     assert_eq!(s.list_members(a.id).await.unwrap(), vec![ada.clone(), bob.clone()]);
     assert_eq!(s.list_members(b.id).await.unwrap(), vec![other.clone()]);
@@ -124,32 +125,32 @@ async fn the_last_owner_can_be_neither_demoted_nor_removed(db: &TestDb) {
     let s = db.store();
     let (a, _) = org(s, "acme").await;
     let (b, _) = org(s, "beta").await;
-    let ada = s.create_member(a.id, &member("ada@example.com", Role::Owner)).await.unwrap();
-    let bob = s.create_member(a.id, &member("bob@example.com", Role::Admin)).await.unwrap();
+    let ada = s.create_member(a.id, &member("ada@example.com", Role::Owner), &audit()).await.unwrap();
+    let bob = s.create_member(a.id, &member("bob@example.com", Role::Admin), &audit()).await.unwrap();
 
     for role in [Role::Admin, Role::Viewer] {
-        let err = s.change_member_role(a.id, ada.id, role).await.unwrap_err();
+        let err = s.change_member_role(a.id, ada.id, role, &audit()).await.unwrap_err();
         assert!(matches!(err, Error::Conflict { code: "last_owner", .. }), "{err:?}");
     }
-    let err = s.remove_member(a.id, ada.id).await.unwrap_err();
+    let err = s.remove_member(a.id, ada.id, &audit()).await.unwrap_err();
     assert!(matches!(err, Error::Conflict { code: "last_owner", .. }), "{err:?}");
     assert_eq!(s.member_by_id(a.id, ada.id).await.unwrap().unwrap().role, Role::Owner, "nothing changed");
 
     // Another org cannot touch them.
     assert!(matches!(
-        s.change_member_role(b.id, bob.id, Role::Owner).await,
+        s.change_member_role(b.id, bob.id, Role::Owner, &audit()).await,
         Err(Error::NotFound { entity: Entity::Member })
     ));
-    assert!(matches!(s.remove_member(b.id, bob.id).await, Err(Error::NotFound { entity: Entity::Member })));
+    assert!(matches!(s.remove_member(b.id, bob.id, &audit()).await, Err(Error::NotFound { entity: Entity::Member })));
 
     // With a second owner, the first may step down, and then the second is the last one.
-    assert_eq!(s.change_member_role(a.id, bob.id, Role::Owner).await.unwrap().role, Role::Owner);
-    assert_eq!(s.change_member_role(a.id, ada.id, Role::Viewer).await.unwrap().role, Role::Viewer);
-    let err = s.remove_member(a.id, bob.id).await.unwrap_err();
+    assert_eq!(s.change_member_role(a.id, bob.id, Role::Owner, &audit()).await.unwrap().role, Role::Owner);
+    assert_eq!(s.change_member_role(a.id, ada.id, Role::Viewer, &audit()).await.unwrap().role, Role::Viewer);
+    let err = s.remove_member(a.id, bob.id, &audit()).await.unwrap_err();
     assert!(matches!(err, Error::Conflict { code: "last_owner", .. }), "{err:?}");
-    s.remove_member(a.id, ada.id).await.unwrap();
+    s.remove_member(a.id, ada.id, &audit()).await.unwrap();
     assert_eq!(s.list_members(a.id).await.unwrap().iter().map(|m| m.id).collect::<Vec<_>>(), vec![bob.id]);
-    assert!(matches!(s.remove_member(a.id, ada.id).await, Err(Error::NotFound { entity: Entity::Member })));
+    assert!(matches!(s.remove_member(a.id, ada.id, &audit()).await, Err(Error::NotFound { entity: Entity::Member })));
 }
 
 async fn concurrent_demotions_keep_one_owner(db: &TestDb) {
@@ -157,7 +158,7 @@ async fn concurrent_demotions_keep_one_owner(db: &TestDb) {
     let (a, _) = org(s, "acme").await;
     let mut owners = Vec::new();
     for i in 0..4 {
-        owners.push(s.create_member(a.id, &member(&format!("o{i}@example.com"), Role::Owner)).await.unwrap().id);
+        owners.push(s.create_member(a.id, &member(&format!("o{i}@example.com"), Role::Owner), &audit()).await.unwrap().id);
     }
     let store: Arc<dyn Store> = db.store.clone();
     let tasks: Vec<_> = owners
@@ -167,9 +168,9 @@ async fn concurrent_demotions_keep_one_owner(db: &TestDb) {
             let store = store.clone();
             tokio::spawn(async move {
                 if i % 2 == 0 {
-                    store.change_member_role(a.id, id, Role::Admin).await.map(|_| ())
+                    store.change_member_role(a.id, id, Role::Admin, &audit()).await.map(|_| ())
                 } else {
-                    store.remove_member(a.id, id).await
+                    store.remove_member(a.id, id, &audit()).await
                 }
             })
         })
@@ -190,16 +191,16 @@ async fn concurrent_demotions_keep_one_owner(db: &TestDb) {
 async fn removing_a_member_ends_their_sessions_and_keeps_their_keys(db: &TestDb) {
     let s = db.store();
     let (a, _) = org(s, "acme").await;
-    s.create_member(a.id, &member("owner@example.com", Role::Owner)).await.unwrap();
-    let bob = s.create_member(a.id, &member("bob@example.com", Role::Admin)).await.unwrap();
+    s.create_member(a.id, &member("owner@example.com", Role::Owner), &audit()).await.unwrap();
+    let bob = s.create_member(a.id, &member("bob@example.com", Role::Admin), &audit()).await.unwrap();
     let key = s
-        .create_api_key(a.id, &tessera_core::NewApiKey { created_by: Some(bob.id), ..new_api_key("BobKey01", t(3)) })
+        .create_api_key(a.id, &tessera_core::NewApiKey { created_by: Some(bob.id), ..new_api_key("BobKey01", t(3)) }, &audit())
         .await
         .unwrap();
     let (hash, new) = session(bob.id, t(10), t(10_000));
-    s.create_session(a.id, &new).await.unwrap();
+    s.create_session(a.id, &new, &audit()).await.unwrap();
 
-    s.remove_member(a.id, bob.id).await.unwrap();
+    s.remove_member(a.id, bob.id, &audit()).await.unwrap();
     assert_eq!(s.touch_session(&hash, t(20), t(0)).await.unwrap(), None, "their session is gone");
     let keys = s.list_api_keys(a.id).await.unwrap();
     assert_eq!(keys.len(), 1);
@@ -210,12 +211,12 @@ async fn sessions_are_touched_until_idle_or_expired(db: &TestDb) {
     let s = db.store();
     let (a, _) = org(s, "acme").await;
     let (b, _) = org(s, "beta").await;
-    let ada = s.create_member(a.id, &member("ada@example.com", Role::Owner)).await.unwrap();
+    let ada = s.create_member(a.id, &member("ada@example.com", Role::Owner), &audit()).await.unwrap();
     let (hash, new) = session(ada.id, t(0), t(1000));
 
-    let err = s.create_session(b.id, &new).await.unwrap_err();
+    let err = s.create_session(b.id, &new, &audit()).await.unwrap_err();
     assert!(matches!(err, Error::NotFound { entity: Entity::Member }), "another org's member: {err:?}");
-    let created = s.create_session(a.id, &new).await.unwrap();
+    let created = s.create_session(a.id, &new, &audit()).await.unwrap();
     assert_eq!(
         (created.org_id, created.member_id, created.created_at, created.last_seen_at, created.expires_at),
         (a.id, ada.id, t(0), t(0), t(1000))
@@ -237,18 +238,18 @@ async fn sessions_are_touched_until_idle_or_expired(db: &TestDb) {
 async fn sessions_are_deleted_and_purged(db: &TestDb) {
     let s = db.store();
     let (a, _) = org(s, "acme").await;
-    let ada = s.create_member(a.id, &member("ada@example.com", Role::Owner)).await.unwrap();
+    let ada = s.create_member(a.id, &member("ada@example.com", Role::Owner), &audit()).await.unwrap();
     let (signed_out, new) = session(ada.id, t(0), t(1000));
-    s.create_session(a.id, &new).await.unwrap();
+    s.create_session(a.id, &new, &audit()).await.unwrap();
     let (idle, new) = session(ada.id, t(0), t(1000));
-    s.create_session(a.id, &new).await.unwrap();
+    s.create_session(a.id, &new, &audit()).await.unwrap();
     let (old, new) = session(ada.id, t(0), t(50));
-    s.create_session(a.id, &new).await.unwrap();
+    s.create_session(a.id, &new, &audit()).await.unwrap();
     let (live, new) = session(ada.id, t(90), t(1000));
-    s.create_session(a.id, &new).await.unwrap();
+    s.create_session(a.id, &new, &audit()).await.unwrap();
 
-    assert!(s.delete_session(&signed_out).await.unwrap());
-    assert!(!s.delete_session(&signed_out).await.unwrap(), "already gone");
+    assert!(s.delete_session(&signed_out, &audit()).await.unwrap());
+    assert!(!s.delete_session(&signed_out, &audit()).await.unwrap(), "already gone");
     assert_eq!(s.touch_session(&signed_out, t(1), t(-10)).await.unwrap(), None);
 
     // At t(100) with a cutoff of t(10): `idle` (last seen t(0)) and `old` (ended t(50)) go.
@@ -270,13 +271,13 @@ async fn overview_counts_are_per_org_and_live(db: &TestDb) {
     s.insert_user_token(a.id, &new_token(u1.id, key.id, t(0), None)).await.unwrap();
     s.insert_user_token(a.id, &new_token(u1.id, key.id, t(0), Some(t(100)))).await.unwrap();
     let revoked = s.insert_user_token(a.id, &new_token(u2.id, key.id, t(0), None)).await.unwrap();
-    s.revoke_user_token(a.id, revoked.id, t(1)).await.unwrap();
-    s.create_api_key(a.id, &new_api_key("live0001", t(0))).await.unwrap();
-    s.create_api_key(a.id, &tessera_core::NewApiKey { expires_at: Some(t(100)), ..new_api_key("soon0001", t(0)) })
+    s.revoke_user_token(a.id, revoked.id, t(1), &audit()).await.unwrap();
+    s.create_api_key(a.id, &new_api_key("live0001", t(0)), &audit()).await.unwrap();
+    s.create_api_key(a.id, &tessera_core::NewApiKey { expires_at: Some(t(100)), ..new_api_key("soon0001", t(0)) }, &audit())
         .await
         .unwrap();
-    s.create_api_key(a.id, &new_api_key("gone0001", t(0))).await.unwrap();
-    s.revoke_api_key(a.id, "gone0001", t(1)).await.unwrap();
+    s.create_api_key(a.id, &new_api_key("gone0001", t(0)), &audit()).await.unwrap();
+    s.revoke_api_key(a.id, "gone0001", t(1), &audit()).await.unwrap();
 
     assert_eq!(s.org_counts(a.id, t(50)).await.unwrap(), OrgCounts { users: 2, active_tokens: 2, active_api_keys: 2 });
     assert_eq!(s.org_counts(a.id, t(100)).await.unwrap(), OrgCounts { users: 2, active_tokens: 1, active_api_keys: 1 });

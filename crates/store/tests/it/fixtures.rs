@@ -1,7 +1,7 @@
 //! Builders for the inputs of `Store` methods, with fixed times so assertions can be exact.
 
 use tessera_core::{
-    Account, ApiKeyHash, ApiKeyId, Email, IssuedBy, MemberId, NewApiKey, NewMember, NewOrg, NewSigningKey,
+    Actor, AuditContext, Account, ApiKeyHash, ApiKeyId, Email, IssuedBy, MemberId, NewApiKey, NewMember, NewOrg, NewSigningKey,
     NewUserToken, Org, OrgId, OrgSlug, Platform, Role, SigningKey, SigningKeyId, Store, Timestamp, User, UserId,
     UserTokenId, UserUpsert,
 };
@@ -15,6 +15,11 @@ pub const T0: Timestamp = datetime!(2026-01-02 03:04:05.123456 UTC);
 /// `T0` plus `secs` seconds.
 pub fn t(secs: i64) -> Timestamp {
     T0 + Duration::seconds(secs)
+}
+
+/// Who acts in tests that are not about the audit log: the CLI as `test`, at [`T0`].
+pub fn audit() -> AuditContext {
+    AuditContext::new(Actor::cli("test"), T0)
 }
 
 /// A new time-ordered id.
@@ -38,7 +43,7 @@ pub fn new_signing_key() -> NewSigningKey {
 
 /// Creates an org with its signing key.
 pub async fn org(store: &dyn Store, slug: &str) -> (Org, SigningKey) {
-    let org = store.create_org(&new_org(slug), &new_signing_key()).await.unwrap();
+    let org = store.create_org(&new_org(slug), &new_signing_key(), &audit()).await.unwrap();
     let key = store.signing_keys(org.id).await.unwrap().remove(0);
     (org, key)
 }

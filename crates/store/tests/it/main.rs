@@ -8,6 +8,7 @@
 #[macro_use]
 mod harness;
 mod api_keys;
+mod audit;
 mod dashboard;
 mod fixtures;
 mod idempotency;

@@ -23,7 +23,7 @@ async fn create_org_round_trips_with_an_active_signing_key(db: &TestDb) {
     let s = db.store();
     let new = new_org("acme");
     let key = new_signing_key();
-    let org = s.create_org(&new, &key).await.unwrap();
+    let org = s.create_org(&new, &key, &audit()).await.unwrap();
     assert_eq!(org.id, new.id);
     assert_eq!(org.slug.as_str(), "acme");
     assert_eq!(org.name, "Org acme");
@@ -53,7 +53,7 @@ async fn taken_slug_conflicts_and_leaves_no_signing_key(db: &TestDb) {
     let s = db.store();
     let (first, _) = org(s, "acme").await;
     let again = new_org("acme");
-    let err = s.create_org(&again, &new_signing_key()).await.unwrap_err();
+    let err = s.create_org(&again, &new_signing_key(), &audit()).await.unwrap_err();
     assert!(matches!(err, Error::Conflict { code: "org_slug_taken", .. }), "{err:?}");
     assert_eq!(s.org_by_id(again.id).await.unwrap(), None);
     assert!(s.signing_keys(again.id).await.unwrap().is_empty());
@@ -67,12 +67,12 @@ async fn failed_signing_key_insert_rolls_back_the_org(db: &TestDb) {
     // The org insert succeeds, then the key insert fails on its duplicate id: nothing must remain.
     let reused = tessera_core::NewSigningKey { id: key.id, ..new_signing_key() };
     let second = new_org("beta");
-    let err = s.create_org(&second, &reused).await.unwrap_err();
+    let err = s.create_org(&second, &reused, &audit()).await.unwrap_err();
     assert!(matches!(err, Error::Storage(_) | Error::Conflict { .. }), "{err:?}");
     assert_eq!(s.org_by_slug("beta").await.unwrap(), None);
     assert_eq!(s.org_by_id(second.id).await.unwrap(), None);
     // And the slug is still free.
-    s.create_org(&second, &new_signing_key()).await.unwrap();
+    s.create_org(&second, &new_signing_key(), &audit()).await.unwrap();
 }
 
 async fn signing_keys_are_scoped_by_org(db: &TestDb) {
@@ -90,13 +90,13 @@ async fn member_email_conflicts_within_an_org_only(db: &TestDb) {
     let (a, _) = org(s, "acme").await;
     let (b, _) = org(s, "beta").await;
     let new = new_member("ada@example.com");
-    let m = s.create_member(a.id, &new).await.unwrap();
+    let m = s.create_member(a.id, &new, &audit()).await.unwrap();
     assert_eq!((m.id, m.org_id, m.email.as_str(), m.role), (new.id, a.id, "ada@example.com", Role::Admin));
     assert_eq!(m.password_hash, new.password_hash);
     assert_eq!(m.created_at, new.created_at);
 
-    let err = s.create_member(a.id, &new_member("ada@example.com")).await.unwrap_err();
+    let err = s.create_member(a.id, &new_member("ada@example.com"), &audit()).await.unwrap_err();
     assert!(matches!(err, Error::Conflict { code: "member_email_taken", .. }), "{err:?}");
-    let other = s.create_member(b.id, &new_member("ada@example.com")).await.unwrap();
+    let other = s.create_member(b.id, &new_member("ada@example.com"), &audit()).await.unwrap();
     assert_eq!(other.org_id, b.id);
 }

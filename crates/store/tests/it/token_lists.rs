@@ -47,8 +47,8 @@ async fn list_filters_by_status_at_now_newest_first(db: &TestDb) {
     let expires_now = insert(4, Some(100)).await;
     let revoked = insert(5, Some(200)).await;
     let revoked_and_expired = insert(6, Some(50)).await;
-    s.revoke_user_token(a.id, revoked, t(7)).await.unwrap();
-    s.revoke_user_token(a.id, revoked_and_expired, t(7)).await.unwrap();
+    s.revoke_user_token(a.id, revoked, t(7), &audit()).await.unwrap();
+    s.revoke_user_token(a.id, revoked_and_expired, t(7), &audit()).await.unwrap();
     s.insert_user_token(a.id, &new_token(other.id, key.id, t(9), None)).await.unwrap();
 
     let list = |status, now| all_pages(s, a.id, u.id, status, 50, now);
@@ -95,7 +95,7 @@ async fn paging_yields_every_row_exactly_once(db: &TestDb) {
 
     // Paging through a filtered list: revoke every third token, then page the active ones.
     for token in made.iter().step_by(3) {
-        s.revoke_user_token(a.id, token.id, t(50)).await.unwrap();
+        s.revoke_user_token(a.id, token.id, t(50), &audit()).await.unwrap();
     }
     let active: Vec<_> = expected.iter().enumerate().filter(|(i, _)| i % 3 != 0).map(|(_, id)| *id).collect();
     let (ids, sizes) = all_pages(s, a.id, u.id, Some(TokenStatus::Active), 2, now).await;

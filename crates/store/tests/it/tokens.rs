@@ -27,8 +27,8 @@ async fn tokens_round_trip_with_issuer_and_microsecond_times(db: &TestDb) {
     let s = db.store();
     let (a, key) = org(s, "acme").await;
     let u = user(s, a.id, "u1").await;
-    let api_key = s.create_api_key(a.id, &new_api_key("AbCd1234", T0)).await.unwrap();
-    let member = s.create_member(a.id, &new_member("ada@example.com")).await.unwrap();
+    let api_key = s.create_api_key(a.id, &new_api_key("AbCd1234", T0), &audit()).await.unwrap();
+    let member = s.create_member(a.id, &new_member("ada@example.com"), &audit()).await.unwrap();
 
     let issued = datetime!(2026-05-06 07:08:09.987654 UTC);
     let new = NewUserToken { issued_by: by_key(api_key.id), ..new_token(u.id, key.id, issued, Some(t(3600))) };
@@ -94,7 +94,7 @@ async fn only_one_live_default_token_per_user(db: &TestDb) {
     assert_eq!(s.default_user_token(b.id, u1.id).await.unwrap(), None);
 
     // Once revoked, the default may be replaced.
-    s.revoke_user_token(a.id, first.id, t(4)).await.unwrap();
+    s.revoke_user_token(a.id, first.id, t(4), &audit()).await.unwrap();
     assert_eq!(s.default_user_token(a.id, u1.id).await.unwrap(), None);
     let second = s.insert_user_token(a.id, &new_default_token(u1.id, key.id, t(5))).await.unwrap();
     assert_eq!(s.default_user_token(a.id, u1.id).await.unwrap().as_ref(), Some(&second));
@@ -107,17 +107,17 @@ async fn revoke_user_token_keeps_the_first_time_and_is_scoped(db: &TestDb) {
     let u = user(s, a.id, "u1").await;
     let token = s.insert_user_token(a.id, &new_token(u.id, key.id, T0, Some(t(3600)))).await.unwrap();
 
-    let err = s.revoke_user_token(b.id, token.id, t(5)).await.unwrap_err();
+    let err = s.revoke_user_token(b.id, token.id, t(5), &audit()).await.unwrap_err();
     assert!(matches!(err, Error::NotFound { entity: Entity::UserToken }), "{err:?}");
     assert_eq!(s.user_token(a.id, token.id).await.unwrap().unwrap().revoked_at, None, "org B changed nothing");
 
-    let revoked = s.revoke_user_token(a.id, token.id, t(10)).await.unwrap();
+    let revoked = s.revoke_user_token(a.id, token.id, t(10), &audit()).await.unwrap();
     assert_eq!(revoked.revoked_at, Some(t(10)));
-    let again = s.revoke_user_token(a.id, token.id, t(20)).await.unwrap();
+    let again = s.revoke_user_token(a.id, token.id, t(20), &audit()).await.unwrap();
     assert_eq!(again.revoked_at, Some(t(10)), "the first revocation time is kept");
     assert_eq!(s.user_token(a.id, token.id).await.unwrap().as_ref(), Some(&again));
 
-    let err = s.revoke_user_token(a.id, UserTokenId(id()), t(1)).await.unwrap_err();
+    let err = s.revoke_user_token(a.id, UserTokenId(id()), t(1), &audit()).await.unwrap_err();
     assert!(matches!(err, Error::NotFound { entity: Entity::UserToken }), "{err:?}");
 }
 
@@ -132,20 +132,20 @@ async fn revoke_user_tokens_cuts_off_strictly_before_and_is_scoped(db: &TestDb) 
         ids.push(s.insert_user_token(a.id, &new_token(u.id, key.id, t(secs), None)).await.unwrap().id);
     }
     let early_revoked = s.insert_user_token(a.id, &new_token(u.id, key.id, t(5), None)).await.unwrap().id;
-    s.revoke_user_token(a.id, early_revoked, t(6)).await.unwrap();
+    s.revoke_user_token(a.id, early_revoked, t(6), &audit()).await.unwrap();
     let other_user = s.insert_user_token(a.id, &new_token(bystander.id, key.id, t(0), None)).await.unwrap().id;
 
     // Org B cannot revoke org A's user's tokens, and nothing changes.
-    let err = s.revoke_user_tokens(b.id, u.id, t(100), t(100)).await.unwrap_err();
+    let err = s.revoke_user_tokens(b.id, u.id, t(100), t(100), &audit()).await.unwrap_err();
     assert!(matches!(err, Error::NotFound { entity: Entity::User }), "{err:?}");
-    assert!(matches!(s.revoke_user_tokens(a.id, UserId(id()), t(100), t(100)).await, Err(Error::NotFound { .. })));
+    assert!(matches!(s.revoke_user_tokens(a.id, UserId(id()), t(100), t(100), &audit()).await, Err(Error::NotFound { .. })));
     for id in &ids {
         assert_eq!(s.user_token(a.id, *id).await.unwrap().unwrap().revoked_at, None);
     }
 
     // Cut-off at t(20): the tokens of t(0) and t(10) go; t(20) itself (not strictly before) and
     // t(30) stay; the already revoked one is not counted and keeps its time.
-    assert_eq!(s.revoke_user_tokens(a.id, u.id, t(20), t(50)).await.unwrap(), 2);
+    assert_eq!(s.revoke_user_tokens(a.id, u.id, t(20), t(50), &audit()).await.unwrap(), 2);
     let revoked_at = |id| async move { s.user_token(a.id, id).await.unwrap().unwrap().revoked_at };
     assert_eq!(revoked_at(ids[0]).await, Some(t(50)));
     assert_eq!(revoked_at(ids[1]).await, Some(t(50)));
@@ -154,10 +154,10 @@ async fn revoke_user_tokens_cuts_off_strictly_before_and_is_scoped(db: &TestDb) 
     assert_eq!(revoked_at(early_revoked).await, Some(t(6)));
     assert_eq!(revoked_at(other_user).await, None, "another user's tokens are untouched");
 
-    assert_eq!(s.revoke_user_tokens(a.id, u.id, t(20), t(60)).await.unwrap(), 0, "nothing left to revoke");
-    assert_eq!(s.revoke_user_tokens(a.id, u.id, t(1000), t(70)).await.unwrap(), 2);
+    assert_eq!(s.revoke_user_tokens(a.id, u.id, t(20), t(60), &audit()).await.unwrap(), 0, "nothing left to revoke");
+    assert_eq!(s.revoke_user_tokens(a.id, u.id, t(1000), t(70), &audit()).await.unwrap(), 2);
     let fresh = user(s, a.id, "u3").await;
-    assert_eq!(s.revoke_user_tokens(a.id, fresh.id, t(1000), t(70)).await.unwrap(), 0, "a user without tokens");
+    assert_eq!(s.revoke_user_tokens(a.id, fresh.id, t(1000), t(70), &audit()).await.unwrap(), 0, "a user without tokens");
 }
 
 async fn concurrent_token_writes_neither_fail_nor_lose_rows(db: &TestDb) {
@@ -174,7 +174,7 @@ async fn concurrent_token_writes_neither_fail_nor_lose_rows(db: &TestDb) {
                 for j in 0..10 {
                     let issued = t(i * 100 + j);
                     store.insert_user_token(a.id, &new_token(u.id, key.id, issued, None)).await?;
-                    store.revoke_user_tokens(a.id, u.id, issued, issued).await?;
+                    store.revoke_user_tokens(a.id, u.id, issued, issued, &audit()).await?;
                 }
                 Ok::<_, Error>(())
             })
@@ -249,8 +249,8 @@ async fn a_token_row_names_a_signing_key_and_api_key_of_its_own_org(db: &TestDb)
     let (a, ka) = org(s, "acme").await;
     let (b, kb) = org(s, "beta").await;
     let ua = user(s, a.id, "u1").await;
-    let key_a = s.create_api_key(a.id, &new_api_key("AbCd1234", T0)).await.unwrap();
-    let key_b = s.create_api_key(b.id, &new_api_key("EfGh5678", T0)).await.unwrap();
+    let key_a = s.create_api_key(a.id, &new_api_key("AbCd1234", T0), &audit()).await.unwrap();
+    let key_b = s.create_api_key(b.id, &new_api_key("EfGh5678", T0), &audit()).await.unwrap();
 
     let foreign_signing_key = new_token(ua.id, kb.id, t(1), None);
     let foreign_api_key = NewUserToken { issued_by: by_key(key_b.id), ..new_token(ua.id, ka.id, t(1), None) };
@@ -335,7 +335,7 @@ async fn keys_that_tokens_refer_to_cannot_be_deleted(db: &TestDb) {
     let (a, ka) = org(s, "acme").await;
     let ua = user(s, a.id, "u1").await;
     let new_key = new_api_key("AbCd1234", T0);
-    let key = s.create_api_key(a.id, &new_key).await.unwrap();
+    let key = s.create_api_key(a.id, &new_key, &audit()).await.unwrap();
     let token = NewUserToken { issued_by: by_key(key.id), ..new_token(ua.id, ka.id, t(1), None) };
     s.insert_user_token(a.id, &token).await.unwrap();
 
@@ -372,7 +372,7 @@ async fn user_and_default_token_reads_both_in_one_call(db: &TestDb) {
     s.insert_user_token(a.id, &new_token(u.id, ka.id, t(1), None)).await.unwrap();
     assert_eq!(s.user_and_default_token(a.id, &web, &u1).await.unwrap(), Some((u.clone(), None)));
 
-    let api_key = s.create_api_key(a.id, &new_api_key("AbCd1234", T0)).await.unwrap();
+    let api_key = s.create_api_key(a.id, &new_api_key("AbCd1234", T0), &audit()).await.unwrap();
     let new_default = NewUserToken { issued_by: by_key(api_key.id), ..new_default_token(u.id, ka.id, t(5)) };
     let default = s.insert_user_token(a.id, &new_default).await.unwrap();
     assert_eq!(s.user_and_default_token(a.id, &web, &u1).await.unwrap(), Some((u.clone(), Some(default.clone()))));
@@ -380,6 +380,6 @@ async fn user_and_default_token_reads_both_in_one_call(db: &TestDb) {
     assert_eq!(s.user_and_default_token(a.id, &ios, &u1).await.unwrap(), None, "another platform");
 
     // A revoked default token is no longer the user's default.
-    s.revoke_user_token(a.id, default.id, t(10)).await.unwrap();
+    s.revoke_user_token(a.id, default.id, t(10), &audit()).await.unwrap();
     assert_eq!(s.user_and_default_token(a.id, &web, &u1).await.unwrap(), Some((u, None)));
 }

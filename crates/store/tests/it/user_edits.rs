@@ -36,12 +36,12 @@ async fn update_applies_only_given_fields_and_touches_updated_at_only_on_change(
     let (user, _) = s.upsert_user(a.id, &base).await.unwrap();
     let bystander = self::user(s, a.id, "u2").await;
 
-    let same = s.update_user(a.id, user.id, &patch(None, None, 10)).await.unwrap();
+    let same = s.update_user(a.id, user.id, &patch(None, None, 10), &audit()).await.unwrap();
     assert_eq!(same, user, "an empty patch changes nothing, not even updated_at");
-    let same = s.update_user(a.id, user.id, &patch(Some(Some("Ada")), meta(json!({"plan": "pro"})), 11)).await.unwrap();
+    let same = s.update_user(a.id, user.id, &patch(Some(Some("Ada")), meta(json!({"plan": "pro"})), 11), &audit()).await.unwrap();
     assert_eq!(same, user, "equal values are not a change");
 
-    let renamed = s.update_user(a.id, user.id, &patch(Some(Some("Ada L.")), None, 20)).await.unwrap();
+    let renamed = s.update_user(a.id, user.id, &patch(Some(Some("Ada L.")), None, 20), &audit()).await.unwrap();
     assert_eq!(renamed.display_name.as_deref(), Some("Ada L."));
     assert_eq!(renamed.metadata, user.metadata, "metadata kept when not given");
     assert_eq!(
@@ -51,17 +51,17 @@ async fn update_applies_only_given_fields_and_touches_updated_at_only_on_change(
     assert_eq!((renamed.created_at, renamed.updated_at), (T0, t(20)));
 
     let remeta = meta(json!({"plan": "free", "seats": 3}));
-    let updated = s.update_user(a.id, user.id, &patch(None, remeta.clone(), 30)).await.unwrap();
+    let updated = s.update_user(a.id, user.id, &patch(None, remeta.clone(), 30), &audit()).await.unwrap();
     assert_eq!(updated.metadata, remeta.unwrap(), "metadata is replaced, not merged");
     assert_eq!(updated.display_name.as_deref(), Some("Ada L."), "display name kept when not given");
     assert_eq!(updated.updated_at, t(30));
 
-    let cleared = s.update_user(a.id, user.id, &patch(Some(None), None, 40)).await.unwrap();
+    let cleared = s.update_user(a.id, user.id, &patch(Some(None), None, 40), &audit()).await.unwrap();
     assert_eq!(cleared.display_name, None, "Some(None) clears the display name");
     assert_eq!(cleared.updated_at, t(40));
-    let again = s.update_user(a.id, user.id, &patch(Some(None), None, 50)).await.unwrap();
+    let again = s.update_user(a.id, user.id, &patch(Some(None), None, 50), &audit()).await.unwrap();
     assert_eq!(again.updated_at, t(40), "clearing an absent name is not a change");
-    let named = s.update_user(a.id, user.id, &patch(Some(Some("Ada")), None, 60)).await.unwrap();
+    let named = s.update_user(a.id, user.id, &patch(Some(Some("Ada")), None, 60), &audit()).await.unwrap();
     assert_eq!((named.display_name.as_deref(), named.updated_at), (Some("Ada"), t(60)), "a name can be set again");
 
     // The store holds exactly what was returned, and no other user was touched.
@@ -79,13 +79,13 @@ async fn update_and_delete_of_another_orgs_user_are_not_found(db: &TestDb) {
 
     let rename = patch(Some(Some("hijacked")), meta(json!({"x": 1})), 10);
     for user_id in [ua.id, UserId(id())] {
-        let err = s.update_user(b.id, user_id, &rename).await.unwrap_err();
+        let err = s.update_user(b.id, user_id, &rename, &audit()).await.unwrap_err();
         assert!(matches!(err, Error::NotFound { entity: Entity::User }), "{err:?}");
-        let err = s.delete_user(b.id, user_id).await.unwrap_err();
+        let err = s.delete_user(b.id, user_id, &audit()).await.unwrap_err();
         assert!(matches!(err, Error::NotFound { entity: Entity::User }), "{err:?}");
     }
-    assert!(matches!(s.update_user(a.id, UserId(id()), &rename).await, Err(Error::NotFound { entity: Entity::User })));
-    assert!(matches!(s.delete_user(a.id, UserId(id())).await, Err(Error::NotFound { entity: Entity::User })));
+    assert!(matches!(s.update_user(a.id, UserId(id()), &rename, &audit()).await, Err(Error::NotFound { entity: Entity::User })));
+    assert!(matches!(s.delete_user(a.id, UserId(id()), &audit()).await, Err(Error::NotFound { entity: Entity::User })));
 
     // Org A's user, its token and org B's own user are untouched.
     assert_eq!(s.user_by_id(a.id, ua.id).await.unwrap().as_ref(), Some(&ua));
@@ -104,16 +104,16 @@ async fn delete_removes_the_users_tokens_and_frees_the_identity(db: &TestDb) {
         s.insert_user_token(a.id, &new_token(gone.id, key.id, t(2), Some(t(3600)))).await.unwrap(),
         s.insert_user_token(a.id, &new_token(gone.id, key.id, t(3), Some(t(3600)))).await.unwrap(),
     ];
-    s.revoke_user_token(a.id, tokens[2].id, t(4)).await.unwrap();
+    s.revoke_user_token(a.id, tokens[2].id, t(4), &audit()).await.unwrap();
     let kept_token = s.insert_user_token(a.id, &new_default_token(kept.id, key.id, t(5))).await.unwrap();
 
-    assert_eq!(s.delete_user(a.id, gone.id).await.unwrap(), 3, "every token row counts, revoked ones too");
+    assert_eq!(s.delete_user(a.id, gone.id, &audit()).await.unwrap(), 3, "every token row counts, revoked ones too");
     assert_eq!(s.user_by_id(a.id, gone.id).await.unwrap(), None);
     for token in &tokens {
         assert_eq!(s.user_token(a.id, token.id).await.unwrap(), None, "introspection finds no row");
     }
     assert_eq!(s.default_user_token(a.id, gone.id).await.unwrap(), None);
-    assert!(matches!(s.delete_user(a.id, gone.id).await, Err(Error::NotFound { entity: Entity::User })));
+    assert!(matches!(s.delete_user(a.id, gone.id, &audit()).await, Err(Error::NotFound { entity: Entity::User })));
     assert!(matches!(
         s.insert_user_token(a.id, &new_token(gone.id, key.id, t(6), None)).await,
         Err(Error::NotFound { entity: Entity::User })
@@ -135,9 +135,9 @@ async fn delete_removes_the_users_tokens_and_frees_the_identity(db: &TestDb) {
     s.insert_user_token(a.id, &new_default_token(again.id, key.id, t(101))).await.expect("a fresh default token");
 
     // A user without tokens is deleted with a count of 0.
-    assert_eq!(s.delete_user(a.id, kept.id).await.unwrap(), 1);
+    assert_eq!(s.delete_user(a.id, kept.id, &audit()).await.unwrap(), 1);
     let bare = self::user(s, a.id, "bare").await;
-    assert_eq!(s.delete_user(a.id, bare.id).await.unwrap(), 0);
+    assert_eq!(s.delete_user(a.id, bare.id, &audit()).await.unwrap(), 0);
 }
 
 async fn delete_is_atomic_under_concurrent_token_inserts(db: &TestDb) {
@@ -159,7 +159,7 @@ async fn delete_is_atomic_under_concurrent_token_inserts(db: &TestDb) {
             })
         })
         .collect();
-    let deleted = store.delete_user(a.id, u.id).await.expect("the delete succeeds whatever the interleaving");
+    let deleted = store.delete_user(a.id, u.id, &audit()).await.expect("the delete succeeds whatever the interleaving");
     let mut landed = Vec::new();
     for task in inserts {
         match task.await.unwrap() {
