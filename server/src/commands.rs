@@ -217,7 +217,12 @@ pub async fn audit_command(command: AuditCommand, storage: StorageArgs) -> anyho
                 }
                 verifier.check(&event).map_err(|e| anyhow::anyhow!("{} line {}: {e}", file.display(), n + 1))?;
             }
-            println!("ok: {} events of `{slug}` checked in {}{}", verifier.checked(), file.display(), last_of(&verifier));
+            println!(
+                "ok: {} events of `{slug}` checked in {}{}",
+                verifier.checked(),
+                file.display(),
+                last_of(&verifier)
+            );
             Ok(())
         }
         AuditCommand::Verify { org: slug, file: None } => {

@@ -2,13 +2,13 @@
 //! request's member (the [`OrgMember`] extractor) and origin, cookies, how a page rendered on the
 //! server redirects, and how a plain (no-JavaScript) form post learns about its errors.
 
-use std::{net::IpAddr, sync::Arc};
+use std::sync::Arc;
 
 use axum::http::{header, request::Parts, HeaderValue, StatusCode};
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 use tessera_api::{
-    client_addr::ClientAddr, extract::OrgMember, extract::RequestInfo, member_auth, services::sessions::SignedInMember,
+    extract::OrgMember, extract::RequestInfo, member_auth, services::sessions::SignedInMember,
     services::sign_in::SignInGuard, ApiError, AppState,
 };
 use tessera_core::{Actor, AuditContext, Role};
@@ -102,8 +102,6 @@ pub fn session_cookie() -> Option<String> {
     parts().ok().and_then(|p| member_auth::session_token(&p.headers, secure_cookies()))
 }
 
-/// The client's IP address: the socket peer's (the server runs with connect info), or the one a
-/// trusted proxy forwarded (see [`tessera_api::client_addr`]).
 /// Where the request comes from (client address, user agent, request id), for audit events.
 pub fn request_info() -> RequestInfo {
     match (state(), parts()) {
@@ -120,11 +118,6 @@ pub fn audit(member: &OrgMember) -> AuditContext {
 /// The audit context of a change `actor` makes through this request.
 pub fn audit_as(actor: Actor) -> AuditContext {
     request_info().context(actor)
-}
-
-pub fn client_ip() -> Option<IpAddr> {
-    let (state, parts) = (state().ok()?, parts().ok()?);
-    ClientAddr::from_parts(&parts, &state.config).0
 }
 
 /// Adds a `Set-Cookie` header to the response.

@@ -87,7 +87,16 @@ async fn pages_redirect_with_303_to_setup_then_sign_in_then_home() {
 
     // Set up: signed-out pages lead to the sign-in page, and the setup page home.
     let password = SecretString::from("correct horse battery".to_owned());
-    let (_, owner) = setup::first_run(&app.state, "Acme Inc.", "acme", "owner@example.com", password).await.unwrap();
+    let (_, owner) = setup::first_run(
+        &app.state,
+        "Acme Inc.",
+        "acme",
+        "owner@example.com",
+        password,
+        &tessera_core::AuditContext::new(tessera_core::Actor::cli("test"), time::OffsetDateTime::now_utc()),
+    )
+    .await
+    .unwrap();
     for path in ["/", "/users", "/users/00000000-0000-7000-8000-000000000000", "/keys", "/members"] {
         app.assert_redirect(path, None, "/sign-in").await;
     }
@@ -95,7 +104,13 @@ async fn pages_redirect_with_303_to_setup_then_sign_in_then_home() {
     assert_eq!(app.get("/sign-in", "text/html", None).await.0, StatusCode::OK);
 
     // Signed in: the overview renders, and the sign-in page leads home.
-    let (token, _) = sessions::start(&app.state, &owner).await.unwrap();
+    let (token, _) = sessions::start(
+        &app.state,
+        &owner,
+        &tessera_core::AuditContext::new(tessera_core::Actor::cli("test"), time::OffsetDateTime::now_utc()),
+    )
+    .await
+    .unwrap();
     let cookie = format!("{}={}", sessions::SESSION_COOKIE, token.expose());
     let (status, location, body) = app.get("/", "text/html", Some(&cookie)).await;
     assert_eq!((status, location), (StatusCode::OK, None));

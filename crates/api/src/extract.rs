@@ -166,7 +166,8 @@ impl OrgMember {
     /// Who acts, for the audit event of a change this request makes: this member, from
     /// `request`.
     pub fn audit(&self, request: &RequestInfo) -> AuditContext {
-        let actor = Actor { type_: ActorType::Member, id: Some(self.member_id.0), label: self.email.as_str().to_owned() };
+        let actor =
+            Actor { type_: ActorType::Member, id: Some(self.member_id.0), label: self.email.as_str().to_owned() };
         request.context(actor)
     }
 

@@ -319,10 +319,7 @@ impl AuditRecord {
         Self {
             action: "user_tokens.revoked",
             target: Target::new("user", user_id),
-            changes: changes([
-                ("issued_before", time_value(issued_before)),
-                ("revoked", revoked.into()),
-            ]),
+            changes: changes([("issued_before", time_value(issued_before)), ("revoked", revoked.into())]),
         }
     }
 }
@@ -395,8 +392,10 @@ impl AuditEvent {
             ("id", self.actor.id.map_or(Value::Null, |id| id.to_string().into())),
             ("label", self.actor.label.as_str().into()),
         ]));
-        let target =
-            Value::Object(changes([("type", self.target.type_.as_str().into()), ("id", self.target.id.as_str().into())]));
+        let target = Value::Object(changes([
+            ("type", self.target.type_.as_str().into()),
+            ("id", self.target.id.as_str().into()),
+        ]));
         let opt = |v: &Option<String>| v.as_deref().map_or(Value::Null, Value::from);
         Value::Object(changes([
             ("id", self.id.to_string().into()),
@@ -620,14 +619,22 @@ mod tests {
         let mut events: Vec<AuditEvent> = Vec::new();
         for seq in 1..=n {
             let prev = events.last().map_or(GENESIS_HASH.to_owned(), |e| e.hash.clone());
-            events.push(AuditEvent::chained(Uuid::from_u128(u128::from(seq)), OrgId(Uuid::nil()), seq, &prev, &context(), record()));
+            events.push(AuditEvent::chained(
+                Uuid::from_u128(u128::from(seq)),
+                OrgId(Uuid::nil()),
+                seq,
+                &prev,
+                &context(),
+                record(),
+            ));
         }
         events
     }
 
     #[test]
     fn the_canonical_form_sorts_keys_and_escapes_as_rfc_8785() {
-        let value = serde_json::json!({"b": [1, "x\u{1f}"], "a": {"é": null, "Z": true}, "\u{10000}": 0, "\u{ffff}": 1});
+        let value =
+            serde_json::json!({"b": [1, "x\u{1f}"], "a": {"é": null, "Z": true}, "\u{10000}": 0, "\u{ffff}": 1});
         let mut out = String::new();
         write_canonical(&value, &mut out);
         // U+10000 is the surrogate pair D800 DC00, which sorts before U+FFFF in UTF-16.
@@ -665,7 +672,10 @@ mod tests {
         let mut removed = events.clone();
         removed.remove(1);
         let mut verifier = ChainVerifier::new();
-        assert_eq!(removed.iter().find_map(|e| verifier.check(e).err()), Some(ChainBreak::Broken { seq: 3, id: events[2].id }));
+        assert_eq!(
+            removed.iter().find_map(|e| verifier.check(e).err()),
+            Some(ChainBreak::Broken { seq: 3, id: events[2].id })
+        );
     }
 
     #[test]

@@ -19,8 +19,10 @@ pub mod store;
 pub mod user;
 pub mod user_token;
 
-pub use audit::{Actor, ActorType, AuditContext, AuditEvent, AuditQuery, AuditRecord, ChainBreak, ChainVerifier, Target};
 pub use api_key::{ApiKey, ApiKeyFormatError, ApiKeyHash, ApiKeySecret, NewApiKey};
+pub use audit::{
+    Actor, ActorType, AuditContext, AuditEvent, AuditQuery, AuditRecord, ChainBreak, ChainVerifier, Target,
+};
 pub use error::{Entity, Error, FieldError, Result};
 pub use idempotency::{IdempotencyClaim, IdempotencyRecord, StoredResponse};
 pub use ids::{ApiKeyId, MemberId, OrgId, SigningKeyId, UserId, UserTokenId};
@@ -30,8 +32,8 @@ pub use page::{Cursor, Page, PageRequest};
 pub use session::{NewSession, OrgCounts, Session, SessionHash, SessionToken};
 pub use signing_key::{NewSigningKey, SigningKey};
 pub use store::{
-    ApiKeyStore, AuditStore, IdempotencyStore, MemberStore, OrgStore, OverviewStore, PoolStats, RevocationEvent, RevocationNotice,
-    Store, TokenStore, UserStore,
+    ApiKeyStore, AuditStore, IdempotencyStore, MemberStore, OrgStore, OverviewStore, PoolStats, RevocationEvent,
+    RevocationNotice, Store, TokenStore, UserStore,
 };
 pub use user::{Account, Metadata, Platform, User, UserPatch, UserQuery, UserUpsert};
 pub use user_token::{IssuedBy, NewUserToken, TokenQuery, TokenStatus, UserToken, UserTokenClaims};

@@ -29,7 +29,9 @@ use crate::{
     NewUserToken, Org, OrgId, Page, Platform, Result, SigningKey, StoredResponse, Timestamp, TokenQuery, User, UserId,
     UserPatch, UserQuery, UserToken, UserTokenId, UserUpsert,
 };
-use crate::{AuditContext, AuditEvent, AuditQuery, AuditRecord, MemberId, NewSession, OrgCounts, Role, Session, SessionHash};
+use crate::{
+    AuditContext, AuditEvent, AuditQuery, AuditRecord, MemberId, NewSession, OrgCounts, Role, Session, SessionHash,
+};
 
 /// What [`Store::watch_revocations`] calls with each [`RevocationEvent`]; it returns whether to
 /// keep listening.
@@ -243,7 +245,13 @@ pub trait UserStore: Send + Sync {
     /// `updated_at` becomes `patch.now` only if a given value differs from the stored one (an
     /// empty or no-op patch changes nothing). `NotFound(User)` if the org has no
     /// such user.
-    async fn update_user(&self, org_id: OrgId, user_id: UserId, patch: &UserPatch, audit: &AuditContext) -> Result<User>;
+    async fn update_user(
+        &self,
+        org_id: OrgId,
+        user_id: UserId,
+        patch: &UserPatch,
+        audit: &AuditContext,
+    ) -> Result<User>;
 
     /// Deletes the org's user and all of its token rows, in one transaction, and returns how many
     /// token rows were removed (revoked ones included). The deleted tokens then fail
@@ -380,7 +388,12 @@ pub trait AuditStore: Send + Sync {
     ///
     /// # Errors
     /// [`Error::Storage`](crate::Error::Storage) if the database fails (nothing is recorded).
-    async fn record_audit_event(&self, org_id: OrgId, context: &AuditContext, record: AuditRecord) -> Result<AuditEvent>;
+    async fn record_audit_event(
+        &self,
+        org_id: OrgId,
+        context: &AuditContext,
+        record: AuditRecord,
+    ) -> Result<AuditEvent>;
 
     /// The org's events that pass `query`'s filters, newest first (descending `seq`), at most
     /// `query.limit`.

@@ -53,7 +53,10 @@ async fn verify_names_the_first_event_altered_in_the_database_or_in_an_export() 
     let edited = lines[1].replace("backend", "nothing to see");
     assert_ne!(edited, lines[1]);
     std::fs::write(&file, [lines[0].clone(), edited, lines[2].clone()].join("\n")).unwrap();
-    assert_refused(&cli.run(&["audit", "verify", "--org", "acme", "--file", file.to_str().unwrap()]), "line 2: event seq 2");
+    assert_refused(
+        &cli.run(&["audit", "verify", "--org", "acme", "--file", file.to_str().unwrap()]),
+        "line 2: event seq 2",
+    );
 
     // A row changed in the database: its hash no longer matches.
     tamper(&cli, "update audit_event set changes = replace(changes, 'backend', 'other') where seq = 2", &[]).await;

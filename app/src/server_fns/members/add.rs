@@ -22,8 +22,15 @@ pub async fn add_member(email: String, role: String, password: String) -> Result
     let result = async {
         let me = context::change_by(Role::Owner).await?;
         let role: Role = role.parse()?;
-        let added = members::add(&context::state()?, me.org.id, &email, role, SecretString::from(password), &context::audit(&me))
-            .await?;
+        let added = members::add(
+            &context::state()?,
+            me.org.id,
+            &email,
+            role,
+            SecretString::from(password),
+            &context::audit(&me),
+        )
+        .await?;
         tracing::info!(org_id = %me.org.id, member_id = %added.id, role = %added.role, "member added in the dashboard");
         Ok(())
     }

@@ -21,7 +21,8 @@ pub async fn revoke_all_tokens(user_id: String) -> Result<u64, AppError> {
     let result = async {
         let member = context::change_by(Role::Admin).await?;
         let user = user.clone()?;
-        let revoked = tokens::revoke_all(&context::state()?, member.org.id, user, None, &context::audit(&member)).await?;
+        let revoked =
+            tokens::revoke_all(&context::state()?, member.org.id, user, None, &context::audit(&member)).await?;
         tracing::info!(org_id = %member.org.id, user_id = %user, revoked, "all user tokens revoked in the dashboard");
         Ok(revoked)
     }

@@ -11,10 +11,9 @@ use std::{
 };
 
 use tessera_core::{
-    AuditContext,
     api_key::{validate_key_name, API_KEY_DISPLAY_LEN},
-    ApiKey, ApiKeyFormatError, ApiKeyHash, ApiKeyId, ApiKeySecret, Error, MemberId, NewApiKey, Org, OrgId, Result,
-    Timestamp,
+    ApiKey, ApiKeyFormatError, ApiKeyHash, ApiKeyId, ApiKeySecret, AuditContext, Error, MemberId, NewApiKey, Org,
+    OrgId, Result, Timestamp,
 };
 use uuid::Uuid;
 

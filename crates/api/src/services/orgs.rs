@@ -1,6 +1,6 @@
 //! Organizations: creation (with the first signing key) and lookup.
 
-use tessera_core::{error::Validation, AuditContext, org::validate_org_name, NewOrg, Org, OrgId, OrgSlug, Result};
+use tessera_core::{error::Validation, org::validate_org_name, AuditContext, NewOrg, Org, OrgId, OrgSlug, Result};
 use uuid::Uuid;
 
 use super::now;

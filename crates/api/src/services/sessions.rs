@@ -5,9 +5,8 @@
 //! ([`tessera_core::session`] has the format and the idle and absolute limits).
 
 use tessera_core::{
-    AuditContext,
     session::{SESSION_ABSOLUTE_LIFETIME_SECONDS, SESSION_IDLE_TIMEOUT_SECONDS},
-    Email, Error, Member, MemberId, NewSession, Org, Result, Role, Session, SessionToken,
+    AuditContext, Email, Error, Member, MemberId, NewSession, Org, Result, Role, Session, SessionToken,
 };
 
 use super::now;

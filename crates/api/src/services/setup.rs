@@ -3,9 +3,8 @@
 
 use secrecy::SecretString;
 use tessera_core::{
-    AuditContext,
-    error::Validation, org::validate_org_name, Email, Error, Member, MemberId, NewMember, NewOrg, Org, OrgId, OrgSlug,
-    Result, Role,
+    error::Validation, org::validate_org_name, AuditContext, Email, Error, Member, MemberId, NewMember, NewOrg, Org,
+    OrgId, OrgSlug, Result, Role,
 };
 use uuid::Uuid;
 

@@ -5,9 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tessera_core::{
-    AuditContext,
-    Account, Entity, Error, IssuedBy, NewUserToken, Org, OrgId, Page, Platform, Result, Timestamp, TokenQuery,
-    TokenStatus, TokenStore, User, UserId, UserToken, UserTokenClaims, UserTokenId,
+    Account, AuditContext, Entity, Error, IssuedBy, NewUserToken, Org, OrgId, Page, Platform, Result, Timestamp,
+    TokenQuery, TokenStatus, TokenStore, User, UserId, UserToken, UserTokenClaims, UserTokenId,
 };
 use uuid::Uuid;
 

@@ -2,9 +2,8 @@
 
 use std::sync::Arc;
 use tessera_core::{
-    AuditContext,
-    error::Validation, user::validate_display_name, Account, Entity, Error, Metadata, OrgId, Page, PageRequest,
-    Platform, Result, User, UserId, UserPatch, UserQuery, UserUpsert,
+    error::Validation, user::validate_display_name, Account, AuditContext, Entity, Error, Metadata, OrgId, Page,
+    PageRequest, Platform, Result, User, UserId, UserPatch, UserQuery, UserUpsert,
 };
 
 use uuid::Uuid;

@@ -25,9 +25,8 @@ async fn events(app: &TestApp, org_id: tessera_core::OrgId) -> Vec<AuditEvent> {
 #[tokio::test]
 async fn rest_calls_and_sign_ins_are_recorded_and_no_event_holds_a_secret() {
     let app = TestApp::new().await;
-    let (org, owner) = setup::first_run(&app.state, "Acme", "acme", "owner@example.com", pw(PASSWORD), &audit())
-        .await
-        .unwrap();
+    let (org, owner) =
+        setup::first_run(&app.state, "Acme", "acme", "owner@example.com", pw(PASSWORD), &audit()).await.unwrap();
     let guard = sign_in::SignInGuard::new();
     let from = RequestInfo { user_agent: Some("Firefox/140".into()), ..RequestInfo::default() };
     let wrong = sign_in::sign_in(&app.state, &guard, "", "owner@example.com", pw("not the password"), &from).await;
@@ -56,11 +55,21 @@ async fn rest_calls_and_sign_ins_are_recorded_and_no_event_holds_a_secret() {
         .body(Body::empty())
         .unwrap();
     assert_eq!(send_to(&app.router, request).await.status, StatusCode::NO_CONTENT);
-    let patched = app.call(Method::PATCH, &format!("/v1/users/{user_id}"), Some(&secret), Some(json!({"metadata": {"plan": "platinum-tier-7"}}))).await;
+    let patched = app
+        .call(
+            Method::PATCH,
+            &format!("/v1/users/{user_id}"),
+            Some(&secret),
+            Some(json!({"metadata": {"plan": "platinum-tier-7"}})),
+        )
+        .await;
     assert_eq!(patched.status, StatusCode::OK);
     let revoked = app.post(&format!("/v1/users/{user_id}/revoke-tokens"), &secret, json!({})).await;
     assert_eq!(revoked.body["revoked"], 1);
-    assert_eq!(app.call(Method::DELETE, &format!("/v1/users/{user_id}"), Some(&secret), None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.call(Method::DELETE, &format!("/v1/users/{user_id}"), Some(&secret), None).await.status,
+        StatusCode::NO_CONTENT
+    );
     // Reads, issuing and upserts record nothing.
     assert_eq!(app.get(&format!("/v1/users/{user_id}"), &secret).await.status, StatusCode::NOT_FOUND);
     services::sessions::end(&app.state, session.token.expose(), &audit()).await.unwrap();

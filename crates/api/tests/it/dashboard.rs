@@ -34,7 +34,10 @@ fn pw(s: &str) -> SecretString {
 }
 
 async fn set_up(app: &TestApp) -> tessera_core::Org {
-    setup::first_run(&app.state, "Acme Inc.", "acme", "Owner@Example.com", pw(PASSWORD), &crate::helpers::audit()).await.unwrap().0
+    setup::first_run(&app.state, "Acme Inc.", "acme", "Owner@Example.com", pw(PASSWORD), &crate::helpers::audit())
+        .await
+        .unwrap()
+        .0
 }
 
 /// Adds the viewer `v@example.com` to `org` and signs them in.
@@ -43,8 +46,26 @@ async fn add_and_sign_in_viewer(
     org: &tessera_core::Org,
     guard: &SignInGuard,
 ) -> (tessera_core::Member, sign_in::SignedIn) {
-    let viewer = services::members::add(&app.state, org.id, "v@example.com", Role::Viewer, pw(PASSWORD), &crate::helpers::audit()).await.unwrap();
-    let signed_in = sign_in::sign_in(&app.state, guard, "", "v@example.com", pw(PASSWORD), &tessera_api::extract::RequestInfo::from(None)).await.unwrap();
+    let viewer = services::members::add(
+        &app.state,
+        org.id,
+        "v@example.com",
+        Role::Viewer,
+        pw(PASSWORD),
+        &crate::helpers::audit(),
+    )
+    .await
+    .unwrap();
+    let signed_in = sign_in::sign_in(
+        &app.state,
+        guard,
+        "",
+        "v@example.com",
+        pw(PASSWORD),
+        &tessera_api::extract::RequestInfo::from(None),
+    )
+    .await
+    .unwrap();
     (viewer, signed_in)
 }
 
@@ -53,19 +74,24 @@ async fn first_run_creates_the_org_and_owner_once() {
     let app = TestApp::new().await;
     assert_eq!(setup::status(&app.state).await.unwrap(), SetupStatus::NeedsSetup);
 
-    let err = setup::first_run(&app.state, " ", "Bad Slug", "nope", pw("short"), &crate::helpers::audit()).await.unwrap_err();
+    let err =
+        setup::first_run(&app.state, " ", "Bad Slug", "nope", pw("short"), &crate::helpers::audit()).await.unwrap_err();
     let Error::Invalid(fields) = err else { panic!("{err:?}") };
     let names: Vec<_> = fields.iter().map(|f| f.field.as_str()).collect();
     assert_eq!(names, ["org_name", "slug", "email", "password"]);
     assert_eq!(setup::status(&app.state).await.unwrap(), SetupStatus::NeedsSetup, "nothing was written");
 
     let (org, owner) =
-        setup::first_run(&app.state, "Acme Inc.", "acme", "Owner@Example.com", pw(PASSWORD), &crate::helpers::audit()).await.unwrap();
+        setup::first_run(&app.state, "Acme Inc.", "acme", "Owner@Example.com", pw(PASSWORD), &crate::helpers::audit())
+            .await
+            .unwrap();
     assert_eq!((org.slug.as_str(), owner.email.as_str(), owner.role), ("acme", "owner@example.com", Role::Owner));
     assert!(owner.password_hash.starts_with("$argon2id$"), "hashed, not stored in clear");
     assert_eq!(setup::status(&app.state).await.unwrap(), SetupStatus::SingleOrg(org));
 
-    let err = setup::first_run(&app.state, "Evil", "evil", "evil@example.com", pw(PASSWORD), &crate::helpers::audit()).await.unwrap_err();
+    let err = setup::first_run(&app.state, "Evil", "evil", "evil@example.com", pw(PASSWORD), &crate::helpers::audit())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Conflict { code: "setup_done", .. }), "{err:?}");
 }
 
@@ -76,7 +102,15 @@ async fn concurrent_first_runs_give_one_org() {
         .map(|i| {
             let state = app.state.clone();
             tokio::spawn(async move {
-                setup::first_run(&state, "Org", &format!("org-{i}"), "o@example.com", pw(PASSWORD), &crate::helpers::audit()).await
+                setup::first_run(
+                    &state,
+                    "Org",
+                    &format!("org-{i}"),
+                    "o@example.com",
+                    pw(PASSWORD),
+                    &crate::helpers::audit(),
+                )
+                .await
             })
         })
         .collect();
@@ -96,24 +130,75 @@ async fn concurrent_first_runs_give_one_org() {
 async fn wrong_email_and_wrong_password_get_the_same_answer() {
     let app = TestApp::new().await;
     let guard = SignInGuard::new();
-    let err = sign_in::sign_in(&app.state, &guard, "", "owner@example.com", pw(PASSWORD), &tessera_api::extract::RequestInfo::from(None)).await.unwrap_err();
+    let err = sign_in::sign_in(
+        &app.state,
+        &guard,
+        "",
+        "owner@example.com",
+        pw(PASSWORD),
+        &tessera_api::extract::RequestInfo::from(None),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, SignInError::NeedsSetup), "{err:?}");
     set_up(&app).await;
 
-    let wrong_password =
-        sign_in::sign_in(&app.state, &guard, "", "owner@example.com", pw("not the password"), &tessera_api::extract::RequestInfo::from(None)).await.unwrap_err();
-    let wrong_email =
-        sign_in::sign_in(&app.state, &guard, "", "nobody@example.com", pw(PASSWORD), &tessera_api::extract::RequestInfo::from(None)).await.unwrap_err();
-    let wrong_org =
-        sign_in::sign_in(&app.state, &guard, "other", "owner@example.com", pw(PASSWORD), &tessera_api::extract::RequestInfo::from(None)).await.unwrap_err();
+    let wrong_password = sign_in::sign_in(
+        &app.state,
+        &guard,
+        "",
+        "owner@example.com",
+        pw("not the password"),
+        &tessera_api::extract::RequestInfo::from(None),
+    )
+    .await
+    .unwrap_err();
+    let wrong_email = sign_in::sign_in(
+        &app.state,
+        &guard,
+        "",
+        "nobody@example.com",
+        pw(PASSWORD),
+        &tessera_api::extract::RequestInfo::from(None),
+    )
+    .await
+    .unwrap_err();
+    let wrong_org = sign_in::sign_in(
+        &app.state,
+        &guard,
+        "other",
+        "owner@example.com",
+        pw(PASSWORD),
+        &tessera_api::extract::RequestInfo::from(None),
+    )
+    .await
+    .unwrap_err();
     for err in [&wrong_password, &wrong_email, &wrong_org] {
         assert!(matches!(err, SignInError::WrongCredentials), "{err:?}");
         assert_eq!(err.to_string(), "wrong email or password");
     }
 
-    let ok = sign_in::sign_in(&app.state, &guard, "", " OWNER@example.com ", pw(PASSWORD), &tessera_api::extract::RequestInfo::from(None)).await.unwrap();
+    let ok = sign_in::sign_in(
+        &app.state,
+        &guard,
+        "",
+        " OWNER@example.com ",
+        pw(PASSWORD),
+        &tessera_api::extract::RequestInfo::from(None),
+    )
+    .await
+    .unwrap();
     assert_eq!((ok.member.email.as_str(), ok.member.role), ("owner@example.com", Role::Owner));
-    let again = sign_in::sign_in(&app.state, &guard, "acme", "owner@example.com", pw(PASSWORD), &tessera_api::extract::RequestInfo::from(None)).await.unwrap();
+    let again = sign_in::sign_in(
+        &app.state,
+        &guard,
+        "acme",
+        "owner@example.com",
+        pw(PASSWORD),
+        &tessera_api::extract::RequestInfo::from(None),
+    )
+    .await
+    .unwrap();
     assert_ne!(again.token.expose(), ok.token.expose(), "each sign-in gets its own session");
 }
 
@@ -127,13 +212,29 @@ async fn a_malformed_org_slug_fails_like_a_wrong_org() {
     for slug in ["a\0b", "acme\0", "ACME", long.as_str()] {
         // A guard each, so the email's throttle does not answer first.
         let guard = SignInGuard::new();
-        let err =
-            sign_in::sign_in(&app.state, &guard, slug, "owner@example.com", pw(PASSWORD), &tessera_api::extract::RequestInfo::from(None)).await.unwrap_err();
+        let err = sign_in::sign_in(
+            &app.state,
+            &guard,
+            slug,
+            "owner@example.com",
+            pw(PASSWORD),
+            &tessera_api::extract::RequestInfo::from(None),
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(err, SignInError::WrongCredentials), "{slug:?}: {err:?}");
         assert_eq!(err.to_string(), "wrong email or password");
     }
     let guard = SignInGuard::new();
-    let signed_in = sign_in::sign_in(&app.state, &guard, " acme ", "owner@example.com", pw(PASSWORD), &tessera_api::extract::RequestInfo::from(None)).await;
+    let signed_in = sign_in::sign_in(
+        &app.state,
+        &guard,
+        " acme ",
+        "owner@example.com",
+        pw(PASSWORD),
+        &tessera_api::extract::RequestInfo::from(None),
+    )
+    .await;
     assert_eq!(signed_in.unwrap().member.org.slug.as_str(), "acme", "a padded slug still names its org");
 }
 
@@ -147,7 +248,15 @@ async fn unknown_emails_cost_a_password_verification() {
         async move {
             let start = std::time::Instant::now();
             for _ in 0..3 {
-                let _ = sign_in::sign_in(state, guard, "", email, pw("wrong password!"), &tessera_api::extract::RequestInfo::from(None)).await;
+                let _ = sign_in::sign_in(
+                    state,
+                    guard,
+                    "",
+                    email,
+                    pw("wrong password!"),
+                    &tessera_api::extract::RequestInfo::from(None),
+                )
+                .await;
             }
             start.elapsed()
         }
@@ -179,7 +288,10 @@ async fn repeated_failures_are_throttled_per_email_and_address_per_email_and_per
     });
     let attempt = |email: &'static str, password: &'static str, ip: IpAddr| {
         let (state, guard) = (&app.state, &guard);
-        async move { sign_in::sign_in(state, guard, "", email, pw(password), &tessera_api::extract::RequestInfo::from(Some(ip))).await }
+        async move {
+            sign_in::sign_in(state, guard, "", email, pw(password), &tessera_api::extract::RequestInfo::from(Some(ip)))
+                .await
+        }
     };
 
     // The burst (2) of failures for the email from one address is verified; then that address
@@ -224,7 +336,15 @@ async fn attempts_beyond_the_hashing_queue_are_refused_as_busy() {
             let (state, guard) = (app.state.clone(), guard.clone());
             tokio::spawn(async move {
                 let (email, ip) = (format!("u{i}@example.com"), IpAddr::from([198, 51, 100, i]));
-                sign_in::sign_in(&state, &guard, "", &email, pw("wrong password!"), &tessera_api::extract::RequestInfo::from(Some(ip))).await
+                sign_in::sign_in(
+                    &state,
+                    &guard,
+                    "",
+                    &email,
+                    pw("wrong password!"),
+                    &tessera_api::extract::RequestInfo::from(Some(ip)),
+                )
+                .await
             })
         })
         .collect();
@@ -240,7 +360,16 @@ async fn attempts_beyond_the_hashing_queue_are_refused_as_busy() {
     assert_eq!(guard.verifications(), wrong, "busy attempts verify nothing");
     assert!(busy > 0 && wrong >= 2, "wrong {wrong}, busy {busy}");
     // Once the queue has drained, attempts are verified again.
-    let err = sign_in::sign_in(&app.state, &guard, "", "late@example.com", pw("x"), &tessera_api::extract::RequestInfo::from(None)).await.unwrap_err();
+    let err = sign_in::sign_in(
+        &app.state,
+        &guard,
+        "",
+        "late@example.com",
+        pw("x"),
+        &tessera_api::extract::RequestInfo::from(None),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, SignInError::WrongCredentials), "{err:?}");
 }
 
@@ -249,7 +378,16 @@ async fn sessions_authenticate_until_signed_out() {
     let app = TestApp::new().await;
     let org = set_up(&app).await;
     let guard = SignInGuard::new();
-    let signed_in = sign_in::sign_in(&app.state, &guard, "", "owner@example.com", pw(PASSWORD), &tessera_api::extract::RequestInfo::from(None)).await.unwrap();
+    let signed_in = sign_in::sign_in(
+        &app.state,
+        &guard,
+        "",
+        "owner@example.com",
+        pw(PASSWORD),
+        &tessera_api::extract::RequestInfo::from(None),
+    )
+    .await
+    .unwrap();
     let token = signed_in.token.expose().to_owned();
 
     let member = sessions::authenticate(&app.state, &token).await.unwrap().expect("live session");
@@ -273,7 +411,17 @@ async fn roles_are_checked_in_order() {
     assert!(v.require(Role::Viewer).is_ok());
     let err = v.require(Role::Admin).unwrap_err();
     assert!(matches!(err, Error::Forbidden(ref m) if m.contains("admin")), "{err:?}");
-    let owner = sign_in::sign_in(&app.state, &guard, "", "owner@example.com", pw(PASSWORD), &tessera_api::extract::RequestInfo::from(None)).await.unwrap().member;
+    let owner = sign_in::sign_in(
+        &app.state,
+        &guard,
+        "",
+        "owner@example.com",
+        pw(PASSWORD),
+        &tessera_api::extract::RequestInfo::from(None),
+    )
+    .await
+    .unwrap()
+    .member;
     assert!(owner.require(Role::Owner).is_ok() && owner.require(Role::Admin).is_ok());
 }
 
@@ -283,11 +431,22 @@ async fn roles_change_and_members_go_but_the_last_owner_stays() {
     let org = set_up(&app).await;
     let other = app.with_org("other").await;
     let owner = app.state.store.member_by_email(org.id, "owner@example.com").await.unwrap().unwrap();
-    let ada = services::members::add(&app.state, org.id, "ada@example.com", Role::Viewer, pw(PASSWORD), &crate::helpers::audit()).await.unwrap();
+    let ada = services::members::add(
+        &app.state,
+        org.id,
+        "ada@example.com",
+        Role::Viewer,
+        pw(PASSWORD),
+        &crate::helpers::audit(),
+    )
+    .await
+    .unwrap();
 
     // The only owner can be neither demoted nor removed; nothing changes.
     for result in [
-        services::members::change_role(&app.state, org.id, owner.id, Role::Admin, &crate::helpers::audit()).await.map(|_| ()),
+        services::members::change_role(&app.state, org.id, owner.id, Role::Admin, &crate::helpers::audit())
+            .await
+            .map(|_| ()),
         services::members::remove(&app.state, org.id, owner.id, &crate::helpers::audit()).await,
     ] {
         let err = result.unwrap_err();
@@ -296,18 +455,34 @@ async fn roles_change_and_members_go_but_the_last_owner_stays() {
     assert_eq!(app.state.store.member_by_id(org.id, owner.id).await.unwrap().unwrap().role, Role::Owner);
 
     // Another org's id for the member is "not found", and changes nothing.
-    let err = services::members::change_role(&app.state, other.id, ada.id, Role::Owner, &crate::helpers::audit()).await.unwrap_err();
+    let err = services::members::change_role(&app.state, other.id, ada.id, Role::Owner, &crate::helpers::audit())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::NotFound { entity: Entity::Member }), "{err:?}");
     let err = services::members::remove(&app.state, other.id, ada.id, &crate::helpers::audit()).await.unwrap_err();
     assert!(matches!(err, Error::NotFound { entity: Entity::Member }), "{err:?}");
 
     // A second owner frees the first one, whose signed-in session then ends with the removal.
-    let ada = services::members::change_role(&app.state, org.id, ada.id, Role::Owner, &crate::helpers::audit()).await.unwrap();
+    let ada = services::members::change_role(&app.state, org.id, ada.id, Role::Owner, &crate::helpers::audit())
+        .await
+        .unwrap();
     assert_eq!(ada.role, Role::Owner);
     let guard = SignInGuard::new();
-    let session = sign_in::sign_in(&app.state, &guard, "acme", "owner@example.com", pw(PASSWORD), &tessera_api::extract::RequestInfo::from(None)).await.unwrap();
+    let session = sign_in::sign_in(
+        &app.state,
+        &guard,
+        "acme",
+        "owner@example.com",
+        pw(PASSWORD),
+        &tessera_api::extract::RequestInfo::from(None),
+    )
+    .await
+    .unwrap();
     assert_eq!(
-        services::members::change_role(&app.state, org.id, owner.id, Role::Viewer, &crate::helpers::audit()).await.unwrap().role,
+        services::members::change_role(&app.state, org.id, owner.id, Role::Viewer, &crate::helpers::audit())
+            .await
+            .unwrap()
+            .role,
         Role::Viewer
     );
     let seen = sessions::authenticate(&app.state, session.token.expose()).await.unwrap().unwrap();
@@ -392,7 +567,7 @@ async fn org_member_is_the_signed_in_member_of_a_live_session() {
     );
 
     // The role is the member's own, checked by `require` with the services' message.
-    let member = OrgMember { org: org.clone(), member_id: viewer.id, role: Role::Viewer };
+    let member = OrgMember { org: org.clone(), member_id: viewer.id, email: viewer.email.clone(), role: Role::Viewer };
     assert!(member.require(Role::Viewer).is_ok());
     let err = member.require(Role::Admin).unwrap_err();
     assert!(matches!(err, Error::Forbidden(ref m) if m == "this needs the admin role; you are a viewer"), "{err:?}");
@@ -403,7 +578,16 @@ async fn org_member_refuses_a_missing_ended_or_unknown_session() {
     let app = TestApp::new().await;
     set_up(&app).await;
     let guard = SignInGuard::new();
-    let signed_in = sign_in::sign_in(&app.state, &guard, "", "owner@example.com", pw(PASSWORD), &tessera_api::extract::RequestInfo::from(None)).await.unwrap();
+    let signed_in = sign_in::sign_in(
+        &app.state,
+        &guard,
+        "",
+        "owner@example.com",
+        pw(PASSWORD),
+        &tessera_api::extract::RequestInfo::from(None),
+    )
+    .await
+    .unwrap();
     let cookie = format!("{}={}", sessions::SESSION_COOKIE, signed_in.token.expose());
     let router = whoami_router(&app);
     assert_eq!(whoami(&router, Some(&cookie)).await.0, StatusCode::OK);

@@ -13,8 +13,8 @@ use tessera_api::{
     AppState,
 };
 use tessera_core::{
-    Account, AuditContext, Error, NewUserToken, OrgId, Page, Platform, Result, Store, Timestamp, TokenQuery, TokenStore, User,
-    UserId, UserToken, UserTokenId,
+    Account, AuditContext, Error, NewUserToken, OrgId, Page, Platform, Result, Store, Timestamp, TokenQuery,
+    TokenStore, User, UserId, UserToken, UserTokenId,
 };
 
 use crate::helpers::{call_on, Backend, TestApp};

@@ -135,7 +135,9 @@ impl TestApp {
     }
 
     pub async fn with_api_key(&self, org: &Org) -> String {
-        let created = services::api_keys::create(&self.state, org.id, "test", None, None, &crate::helpers::audit()).await.unwrap();
+        let created = services::api_keys::create(&self.state, org.id, "test", None, None, &crate::helpers::audit())
+            .await
+            .unwrap();
         created.secret.expose().to_owned()
     }
 

@@ -49,7 +49,8 @@ async fn token_id(app: &TestApp, token: &str) -> UserTokenId {
 async fn a_revocation_through_one_instance_reaches_the_caches_of_another() {
     let a = TestApp::new().await;
     let org = a.with_org("acme").await;
-    let created = services::api_keys::create(&a.state, org.id, "test", None, None, &crate::helpers::audit()).await.unwrap();
+    let created =
+        services::api_keys::create(&a.state, org.id, "test", None, None, &crate::helpers::audit()).await.unwrap();
     let key = created.secret.expose().to_owned();
     let store_b = tessera_store::open(&a.db_url).await.unwrap();
     let b = AppState::new(

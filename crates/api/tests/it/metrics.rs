@@ -112,15 +112,31 @@ async fn group_commits_cache_hits_and_the_pool_are_measured() {
 async fn throttled_sign_ins_and_refused_api_keys_are_counted() {
     let app = TestApp::new().await;
     let router = with_metrics(&app);
-    setup::first_run(&app.state, "Metrics Inc.", "metrics-sign-in", "owner@metrics.example", pw("a long password"), &crate::helpers::audit())
-        .await
-        .unwrap();
+    setup::first_run(
+        &app.state,
+        "Metrics Inc.",
+        "metrics-sign-in",
+        "owner@metrics.example",
+        pw("a long password"),
+        &crate::helpers::audit(),
+    )
+    .await
+    .unwrap();
     let before = scrape(&router).await;
     let guard = SignInGuard::new();
     let from = Some("203.0.113.9".parse().unwrap());
     let mut throttled = 0;
     for _ in 0..=EMAIL_FAILURE_BURST {
-        match sign_in::sign_in(&app.state, &guard, "", "owner@metrics.example", pw("wrong"), &tessera_api::extract::RequestInfo::from(from)).await {
+        match sign_in::sign_in(
+            &app.state,
+            &guard,
+            "",
+            "owner@metrics.example",
+            pw("wrong"),
+            &tessera_api::extract::RequestInfo::from(from),
+        )
+        .await
+        {
             Err(SignInError::WrongCredentials) => {}
             Err(SignInError::TooManyAttempts { .. }) => throttled += 1,
             other => panic!("unexpected {other:?}"),

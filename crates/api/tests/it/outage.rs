@@ -108,8 +108,12 @@ async fn a_postgres_outage_answers_503_quickly_and_everything_recovers_without_a
     let b = Instance::open(&url, &master, tessera_api::services::api_keys::KEY_CACHE_TTL).await;
 
     let org = services::orgs::create(&a.state, "acme", "Acme Inc.", &crate::helpers::audit()).await.unwrap();
-    let key =
-        services::api_keys::create(&a.state, org.id, "test", None, None, &crate::helpers::audit()).await.unwrap().secret.expose().to_owned();
+    let key = services::api_keys::create(&a.state, org.id, "test", None, None, &crate::helpers::audit())
+        .await
+        .unwrap()
+        .secret
+        .expose()
+        .to_owned();
     let r = a.call(Method::POST, "/v1/users", Some(&key), Some(json!({"account": "ada", "platform": "web"}))).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let user_id = r.body["id"].as_str().unwrap().to_owned();

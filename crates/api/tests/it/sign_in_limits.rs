@@ -55,7 +55,15 @@ async fn concurrent_wrong_sign_ins_for_one_email_hash_at_most_the_allowance() {
         .map(|_| {
             let (state, guard) = (app.state.clone(), guard.clone());
             tokio::spawn(async move {
-                sign_in::sign_in(&state, &guard, "", OWNER, pw("wrong password!"), &tessera_api::extract::RequestInfo::from(Some(ip("203.0.113.7")))).await
+                sign_in::sign_in(
+                    &state,
+                    &guard,
+                    "",
+                    OWNER,
+                    pw("wrong password!"),
+                    &tessera_api::extract::RequestInfo::from(Some(ip("203.0.113.7"))),
+                )
+                .await
             })
         })
         .collect();
@@ -83,14 +91,30 @@ async fn an_overlong_email_leaves_nothing_in_the_throttle() {
     set_up(&app).await;
     let guard = SignInGuard::new();
     let huge = format!("{}@example.com", "a".repeat(2 * 1024 * 1024));
-    let err = sign_in::sign_in(&app.state, &guard, "", &huge, pw(PASSWORD), &tessera_api::extract::RequestInfo::from(Some(ip("203.0.113.7")))).await;
+    let err = sign_in::sign_in(
+        &app.state,
+        &guard,
+        "",
+        &huge,
+        pw(PASSWORD),
+        &tessera_api::extract::RequestInfo::from(Some(ip("203.0.113.7"))),
+    )
+    .await;
     assert!(matches!(err, Err(SignInError::WrongCredentials)), "{err:?}");
     assert_eq!(guard.tracked_keys(), 0, "the 2 MB email (or its address) is held by the throttle");
     assert_eq!(guard.verifications(), 0, "no password is verified for an email no member can have");
 
     // 254 bytes (RFC 5321 §4.5.3.1.3's path limit less the angle brackets) is still an email.
     let longest = format!("{}@example.com", "a".repeat(254 - "@example.com".len()));
-    let err = sign_in::sign_in(&app.state, &guard, "", &longest, pw(PASSWORD), &tessera_api::extract::RequestInfo::from(Some(ip("203.0.113.7")))).await;
+    let err = sign_in::sign_in(
+        &app.state,
+        &guard,
+        "",
+        &longest,
+        pw(PASSWORD),
+        &tessera_api::extract::RequestInfo::from(Some(ip("203.0.113.7"))),
+    )
+    .await;
     assert!(matches!(err, Err(SignInError::WrongCredentials)), "{err:?}");
     assert_eq!(guard.verifications(), 1, "a 254-byte email costs a verification like any other");
 }
@@ -104,13 +128,31 @@ async fn successful_sign_ins_are_never_throttled() {
     let guard = Arc::new(SignInGuard::new());
     let from = Some(ip("203.0.113.7"));
     for i in 0..3 * EMAIL_FAILURE_BURST {
-        let result = sign_in::sign_in(&app.state, &guard, "", OWNER, pw(PASSWORD), &tessera_api::extract::RequestInfo::from(from)).await;
+        let result = sign_in::sign_in(
+            &app.state,
+            &guard,
+            "",
+            OWNER,
+            pw(PASSWORD),
+            &tessera_api::extract::RequestInfo::from(from),
+        )
+        .await;
         assert!(result.is_ok(), "sign-in {i}: {result:?}");
     }
     let at_once: Vec<_> = (0..EMAIL_FAILURE_BURST)
         .map(|_| {
             let (state, guard) = (app.state.clone(), guard.clone());
-            tokio::spawn(async move { sign_in::sign_in(&state, &guard, "", OWNER, pw(PASSWORD), &tessera_api::extract::RequestInfo::from(from)).await })
+            tokio::spawn(async move {
+                sign_in::sign_in(
+                    &state,
+                    &guard,
+                    "",
+                    OWNER,
+                    pw(PASSWORD),
+                    &tessera_api::extract::RequestInfo::from(from),
+                )
+                .await
+            })
         })
         .collect();
     for attempt in at_once {
@@ -130,7 +172,16 @@ async fn the_owner_signs_in_from_another_address_while_the_attackers_is_locked()
     let attacker = Some(ip("198.51.100.66"));
     let mut failures = 0;
     loop {
-        match sign_in::sign_in(&app.state, &guard, "", OWNER, pw("guess"), &tessera_api::extract::RequestInfo::from(attacker)).await {
+        match sign_in::sign_in(
+            &app.state,
+            &guard,
+            "",
+            OWNER,
+            pw("guess"),
+            &tessera_api::extract::RequestInfo::from(attacker),
+        )
+        .await
+        {
             Err(SignInError::WrongCredentials) => failures += 1,
             Err(SignInError::TooManyAttempts { .. }) => break,
             other => panic!("unexpected {other:?}"),
@@ -138,7 +189,15 @@ async fn the_owner_signs_in_from_another_address_while_the_attackers_is_locked()
         assert!(failures <= 4 * EMAIL_FAILURE_BURST, "{failures} failures verified, and still not throttled");
     }
 
-    let owner = sign_in::sign_in(&app.state, &guard, "", OWNER, pw(PASSWORD), &tessera_api::extract::RequestInfo::from(Some(ip("192.0.2.10")))).await;
+    let owner = sign_in::sign_in(
+        &app.state,
+        &guard,
+        "",
+        OWNER,
+        pw(PASSWORD),
+        &tessera_api::extract::RequestInfo::from(Some(ip("192.0.2.10"))),
+    )
+    .await;
     assert!(owner.is_ok(), "the owner is kept out: {owner:?}");
     assert_eq!(failures, EMAIL_FAILURE_BURST, "the allowance is verified, then the attacker's address is throttled");
 }
@@ -152,7 +211,16 @@ fn sign_in_router(app: &TestApp, guard: Arc<SignInGuard>) -> Router {
         Extension(guard): Extension<Arc<SignInGuard>>,
         Query(form): Query<HashMap<String, String>>,
     ) -> StatusCode {
-        match sign_in::sign_in(&state, &guard, "", &form["email"], pw(&form["password"]), &tessera_api::extract::RequestInfo::from(client)).await {
+        match sign_in::sign_in(
+            &state,
+            &guard,
+            "",
+            &form["email"],
+            pw(&form["password"]),
+            &tessera_api::extract::RequestInfo::from(client),
+        )
+        .await
+        {
             Ok(_) => StatusCode::OK,
             Err(SignInError::WrongCredentials) => StatusCode::UNAUTHORIZED,
             Err(SignInError::TooManyAttempts { .. }) => StatusCode::TOO_MANY_REQUESTS,

@@ -243,7 +243,12 @@ async fn a_revocation_by_another_instance_is_seen_within_the_token_row_ttl() {
     // instance's services (which forget remembered rows on revocation) are not involved.
     let other_instance = tessera_store::open(&app.db_url).await.unwrap();
     other_instance
-        .revoke_user_token(org.id, tessera_core::UserTokenId(jti), time::OffsetDateTime::now_utc(), &crate::helpers::audit())
+        .revoke_user_token(
+            org.id,
+            tessera_core::UserTokenId(jti),
+            time::OffsetDateTime::now_utc(),
+            &crate::helpers::audit(),
+        )
         .await
         .unwrap();
 

@@ -5,7 +5,8 @@
 
 use async_trait::async_trait;
 use tessera_core::{
-    ApiKey, AuditContext, AuditRecord, ApiKeyHash, ApiKeyId, ApiKeyStore, Entity, Error, MemberId, NewApiKey, OrgId, Result, Timestamp,
+    ApiKey, ApiKeyHash, ApiKeyId, ApiKeyStore, AuditContext, AuditRecord, Entity, Error, MemberId, NewApiKey, OrgId,
+    Result, Timestamp,
 };
 use uuid::Uuid;
 

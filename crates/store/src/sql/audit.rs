@@ -109,7 +109,12 @@ pub(super) async fn append(
 
 #[async_trait]
 impl AuditStore for Backend {
-    async fn record_audit_event(&self, org_id: OrgId, context: &AuditContext, record: AuditRecord) -> Result<AuditEvent> {
+    async fn record_audit_event(
+        &self,
+        org_id: OrgId,
+        context: &AuditContext,
+        record: AuditRecord,
+    ) -> Result<AuditEvent> {
         let mut tx = self.begin_write().await.map_err(storage)?;
         let event = append(&mut tx, org_id, context, record).await?;
         tx.commit().await.map_err(storage)?;

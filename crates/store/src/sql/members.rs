@@ -5,8 +5,8 @@
 
 use async_trait::async_trait;
 use tessera_core::{
-    AuditContext, AuditRecord, Email, Entity, Error, Member, MemberId, MemberStore, NewMember, NewSession, OrgId, Result, Role, Session,
-    SessionHash, Timestamp,
+    AuditContext, AuditRecord, Email, Entity, Error, Member, MemberId, MemberStore, NewMember, NewSession, OrgId,
+    Result, Role, Session, SessionHash, Timestamp,
 };
 use uuid::Uuid;
 
@@ -191,7 +191,13 @@ impl MemberStore for Backend {
             .transpose()
     }
 
-    async fn change_member_role(&self, org_id: OrgId, id: MemberId, role: Role, audit: &AuditContext) -> Result<Member> {
+    async fn change_member_role(
+        &self,
+        org_id: OrgId,
+        id: MemberId,
+        role: Role,
+        audit: &AuditContext,
+    ) -> Result<Member> {
         let mut tx = self.begin_write().await.map_err(storage)?;
         let (owners, member) = owners_and_member(&mut tx, org_id, id).await?;
         if member.role == Role::Owner && role != Role::Owner && owners.len() <= 1 {

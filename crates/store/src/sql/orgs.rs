@@ -6,8 +6,8 @@
 
 use async_trait::async_trait;
 use tessera_core::{
-    Actor, AuditContext, AuditRecord, Error, Member, NewMember, NewOrg, NewSigningKey, Org, OrgId, OrgSlug, OrgStore, Result, Role, SigningKey,
-    SigningKeyId,
+    Actor, AuditContext, AuditRecord, Error, Member, NewMember, NewOrg, NewSigningKey, Org, OrgId, OrgSlug, OrgStore,
+    Result, Role, SigningKey, SigningKeyId,
 };
 use uuid::Uuid;
 

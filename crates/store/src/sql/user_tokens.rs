@@ -12,8 +12,9 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use sqlx::query::Query;
 use tessera_core::{
-    Account, ApiKeyId, AuditContext, AuditRecord, Entity, Error, IssuedBy, MemberId, NewUserToken, OrgId, Page, Platform, Result, SigningKeyId,
-    Timestamp, TokenQuery, TokenStatus, TokenStore, User, UserId, UserToken, UserTokenId,
+    Account, ApiKeyId, AuditContext, AuditRecord, Entity, Error, IssuedBy, MemberId, NewUserToken, OrgId, Page,
+    Platform, Result, SigningKeyId, Timestamp, TokenQuery, TokenStatus, TokenStore, User, UserId, UserToken,
+    UserTokenId,
 };
 use uuid::Uuid;
 

@@ -11,8 +11,8 @@
 use async_trait::async_trait;
 use sqlx::types::Json;
 use tessera_core::{
-    Account, AuditContext, AuditRecord, Entity, Error, Metadata, OrgId, Page, Platform, Result, User, UserId, UserPatch, UserQuery, UserStore,
-    UserUpsert,
+    Account, AuditContext, AuditRecord, Entity, Error, Metadata, OrgId, Page, Platform, Result, User, UserId,
+    UserPatch, UserQuery, UserStore, UserUpsert,
 };
 use uuid::Uuid;
 
@@ -188,7 +188,13 @@ impl UserStore for Backend {
         Ok(Page::from_rows(users, limit, |u| (u.created_at, u.id.0)))
     }
 
-    async fn update_user(&self, org_id: OrgId, user_id: UserId, patch: &UserPatch, audit: &AuditContext) -> Result<User> {
+    async fn update_user(
+        &self,
+        org_id: OrgId,
+        user_id: UserId,
+        patch: &UserPatch,
+        audit: &AuditContext,
+    ) -> Result<User> {
         // One statement decides and writes the change, so both see the same row.
         let mut tx = self.begin_write().await.map_err(storage)?;
         let (set_name, name) = match &patch.display_name {

@@ -79,7 +79,10 @@ async fn revoke_api_key_keeps_the_first_time_and_is_scoped(db: &TestDb) {
     assert_eq!(revoked.revoked_at, Some(t(10)));
     let again = s.revoke_api_key(a.id, "AbCd1234", t(20), &audit()).await.unwrap();
     assert_eq!(again, revoked, "an already revoked key is returned unchanged");
-    assert!(matches!(s.revoke_api_key(a.id, "zzzzzzzz", t(1), &audit()).await, Err(Error::NotFound { entity: Entity::ApiKey })));
+    assert!(matches!(
+        s.revoke_api_key(a.id, "zzzzzzzz", t(1), &audit()).await,
+        Err(Error::NotFound { entity: Entity::ApiKey })
+    ));
 }
 
 async fn touch_api_key_records_last_use_and_is_scoped(db: &TestDb) {

@@ -214,8 +214,10 @@ async fn seq_is_gapless_with_concurrent_writers_on_two_pools(db: &TestDb) {
 
 async fn retention_keeps_the_chain_verifiable_from_the_oldest_event_kept(db: &TestDb) {
     let s = db.store();
-    let org = s.create_org(&new_org("acme"), &new_signing_key(), &AuditContext::new(Actor::cli("t"), t(0))).await.unwrap();
-    let other = s.create_org(&new_org("beta"), &new_signing_key(), &AuditContext::new(Actor::cli("t"), t(0))).await.unwrap();
+    let org =
+        s.create_org(&new_org("acme"), &new_signing_key(), &AuditContext::new(Actor::cli("t"), t(0))).await.unwrap();
+    let other =
+        s.create_org(&new_org("beta"), &new_signing_key(), &AuditContext::new(Actor::cli("t"), t(0))).await.unwrap();
     for i in 1..10 {
         let ctx = AuditContext::new(Actor::system("test"), t(i * 10));
         let record = AuditRecord::org_created(org.id, "acme", &format!("rename {i}"));
@@ -236,12 +238,16 @@ async fn retention_keeps_the_chain_verifiable_from_the_oldest_event_kept(db: &Te
 
 async fn events_are_filtered_and_paged_newest_first(db: &TestDb) {
     let s = db.store();
-    let org = s.create_org(&new_org("acme"), &new_signing_key(), &AuditContext::new(Actor::cli("t"), t(0))).await.unwrap();
+    let org =
+        s.create_org(&new_org("acme"), &new_signing_key(), &AuditContext::new(Actor::cli("t"), t(0))).await.unwrap();
     let other = s.create_org(&new_org("beta"), &new_signing_key(), &audit()).await.unwrap();
     let ctx = AuditContext { now: t(10), ..member_context() };
     let bob = s.create_member(org.id, &new_member("bob@example.com"), &ctx).await.unwrap();
     s.change_member_role(org.id, bob.id, Role::Viewer, &AuditContext { now: t(20), ..ctx.clone() }).await.unwrap();
-    let key = s.create_api_key(org.id, &new_api_key("tsk_a1b2", t(1)), &AuditContext::new(Actor::cli("t"), t(30))).await.unwrap();
+    let key = s
+        .create_api_key(org.id, &new_api_key("tsk_a1b2", t(1)), &AuditContext::new(Actor::cli("t"), t(30)))
+        .await
+        .unwrap();
     s.create_member(other.id, &new_member("eve@example.com"), &ctx).await.unwrap();
 
     let query = |f: fn(&mut AuditQuery)| {
@@ -282,7 +288,8 @@ async fn events_are_filtered_and_paged_newest_first(db: &TestDb) {
 async fn the_first_run_records_the_owner_as_actor(db: &TestDb) {
     let s = db.store();
     let owner = NewMember { role: Role::Owner, ..new_member("ada@example.com") };
-    let (org, member) = s.create_first_org(&new_org("acme"), &new_signing_key(), &owner, &member_context()).await.unwrap();
+    let (org, member) =
+        s.create_first_org(&new_org("acme"), &new_signing_key(), &owner, &member_context()).await.unwrap();
     let events = all_events(s, org.id).await;
     assert_eq!(actions(&events), ["org.created", "member.added"]);
     assert!(events.iter().all(|e| e.actor == Actor::member(&member)), "{events:?}");

@@ -158,7 +158,9 @@ async fn concurrent_demotions_keep_one_owner(db: &TestDb) {
     let (a, _) = org(s, "acme").await;
     let mut owners = Vec::new();
     for i in 0..4 {
-        owners.push(s.create_member(a.id, &member(&format!("o{i}@example.com"), Role::Owner), &audit()).await.unwrap().id);
+        owners.push(
+            s.create_member(a.id, &member(&format!("o{i}@example.com"), Role::Owner), &audit()).await.unwrap().id,
+        );
     }
     let store: Arc<dyn Store> = db.store.clone();
     let tasks: Vec<_> = owners
@@ -194,7 +196,11 @@ async fn removing_a_member_ends_their_sessions_and_keeps_their_keys(db: &TestDb)
     s.create_member(a.id, &member("owner@example.com", Role::Owner), &audit()).await.unwrap();
     let bob = s.create_member(a.id, &member("bob@example.com", Role::Admin), &audit()).await.unwrap();
     let key = s
-        .create_api_key(a.id, &tessera_core::NewApiKey { created_by: Some(bob.id), ..new_api_key("BobKey01", t(3)) }, &audit())
+        .create_api_key(
+            a.id,
+            &tessera_core::NewApiKey { created_by: Some(bob.id), ..new_api_key("BobKey01", t(3)) },
+            &audit(),
+        )
         .await
         .unwrap();
     let (hash, new) = session(bob.id, t(10), t(10_000));
@@ -273,9 +279,13 @@ async fn overview_counts_are_per_org_and_live(db: &TestDb) {
     let revoked = s.insert_user_token(a.id, &new_token(u2.id, key.id, t(0), None)).await.unwrap();
     s.revoke_user_token(a.id, revoked.id, t(1), &audit()).await.unwrap();
     s.create_api_key(a.id, &new_api_key("live0001", t(0)), &audit()).await.unwrap();
-    s.create_api_key(a.id, &tessera_core::NewApiKey { expires_at: Some(t(100)), ..new_api_key("soon0001", t(0)) }, &audit())
-        .await
-        .unwrap();
+    s.create_api_key(
+        a.id,
+        &tessera_core::NewApiKey { expires_at: Some(t(100)), ..new_api_key("soon0001", t(0)) },
+        &audit(),
+    )
+    .await
+    .unwrap();
     s.create_api_key(a.id, &new_api_key("gone0001", t(0)), &audit()).await.unwrap();
     s.revoke_api_key(a.id, "gone0001", t(1), &audit()).await.unwrap();
 

@@ -1,9 +1,9 @@
 //! Builders for the inputs of `Store` methods, with fixed times so assertions can be exact.
 
 use tessera_core::{
-    Actor, AuditContext, Account, ApiKeyHash, ApiKeyId, Email, IssuedBy, MemberId, NewApiKey, NewMember, NewOrg, NewSigningKey,
-    NewUserToken, Org, OrgId, OrgSlug, Platform, Role, SigningKey, SigningKeyId, Store, Timestamp, User, UserId,
-    UserTokenId, UserUpsert,
+    Account, Actor, ApiKeyHash, ApiKeyId, AuditContext, Email, IssuedBy, MemberId, NewApiKey, NewMember, NewOrg,
+    NewSigningKey, NewUserToken, Org, OrgId, OrgSlug, Platform, Role, SigningKey, SigningKeyId, Store, Timestamp, User,
+    UserId, UserTokenId, UserUpsert,
 };
 use time::macros::datetime;
 use time::Duration;

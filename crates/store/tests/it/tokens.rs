@@ -138,7 +138,10 @@ async fn revoke_user_tokens_cuts_off_strictly_before_and_is_scoped(db: &TestDb) 
     // Org B cannot revoke org A's user's tokens, and nothing changes.
     let err = s.revoke_user_tokens(b.id, u.id, t(100), t(100), &audit()).await.unwrap_err();
     assert!(matches!(err, Error::NotFound { entity: Entity::User }), "{err:?}");
-    assert!(matches!(s.revoke_user_tokens(a.id, UserId(id()), t(100), t(100), &audit()).await, Err(Error::NotFound { .. })));
+    assert!(matches!(
+        s.revoke_user_tokens(a.id, UserId(id()), t(100), t(100), &audit()).await,
+        Err(Error::NotFound { .. })
+    ));
     for id in &ids {
         assert_eq!(s.user_token(a.id, *id).await.unwrap().unwrap().revoked_at, None);
     }
@@ -157,7 +160,11 @@ async fn revoke_user_tokens_cuts_off_strictly_before_and_is_scoped(db: &TestDb) 
     assert_eq!(s.revoke_user_tokens(a.id, u.id, t(20), t(60), &audit()).await.unwrap(), 0, "nothing left to revoke");
     assert_eq!(s.revoke_user_tokens(a.id, u.id, t(1000), t(70), &audit()).await.unwrap(), 2);
     let fresh = user(s, a.id, "u3").await;
-    assert_eq!(s.revoke_user_tokens(a.id, fresh.id, t(1000), t(70), &audit()).await.unwrap(), 0, "a user without tokens");
+    assert_eq!(
+        s.revoke_user_tokens(a.id, fresh.id, t(1000), t(70), &audit()).await.unwrap(),
+        0,
+        "a user without tokens"
+    );
 }
 
 async fn concurrent_token_writes_neither_fail_nor_lose_rows(db: &TestDb) {

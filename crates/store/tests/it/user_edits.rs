@@ -38,7 +38,10 @@ async fn update_applies_only_given_fields_and_touches_updated_at_only_on_change(
 
     let same = s.update_user(a.id, user.id, &patch(None, None, 10), &audit()).await.unwrap();
     assert_eq!(same, user, "an empty patch changes nothing, not even updated_at");
-    let same = s.update_user(a.id, user.id, &patch(Some(Some("Ada")), meta(json!({"plan": "pro"})), 11), &audit()).await.unwrap();
+    let same = s
+        .update_user(a.id, user.id, &patch(Some(Some("Ada")), meta(json!({"plan": "pro"})), 11), &audit())
+        .await
+        .unwrap();
     assert_eq!(same, user, "equal values are not a change");
 
     let renamed = s.update_user(a.id, user.id, &patch(Some(Some("Ada L.")), None, 20), &audit()).await.unwrap();
@@ -84,7 +87,10 @@ async fn update_and_delete_of_another_orgs_user_are_not_found(db: &TestDb) {
         let err = s.delete_user(b.id, user_id, &audit()).await.unwrap_err();
         assert!(matches!(err, Error::NotFound { entity: Entity::User }), "{err:?}");
     }
-    assert!(matches!(s.update_user(a.id, UserId(id()), &rename, &audit()).await, Err(Error::NotFound { entity: Entity::User })));
+    assert!(matches!(
+        s.update_user(a.id, UserId(id()), &rename, &audit()).await,
+        Err(Error::NotFound { entity: Entity::User })
+    ));
     assert!(matches!(s.delete_user(a.id, UserId(id()), &audit()).await, Err(Error::NotFound { entity: Entity::User })));
 
     // Org A's user, its token and org B's own user are untouched.
