@@ -137,7 +137,8 @@ impl FromRequestParts<AppState> for OrgApiKey {
             ApiError::Unauthorized { code, detail }
         })?;
         tracing::Span::current().record("org_id", tracing::field::display(found.org.id));
-        Ok(Self { org: found.org.clone(), key_id: found.key.id, prefix: found.key.prefix.clone() })
+        let api_keys::Authenticated { key, org } = found;
+        Ok(Self { org, key_id: key.id, prefix: key.prefix })
     }
 }
 
