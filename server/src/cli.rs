@@ -161,6 +161,10 @@ pub struct ServeArgs {
     /// waits before SIGKILL (Kubernetes: `terminationGracePeriodSeconds`, default 30).
     #[arg(long, env = "TESSERA_SHUTDOWN_TIMEOUT_SECONDS", value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub shutdown_timeout_seconds: u64,
+    /// Days an audit event is kept: once an hour, events older than this are deleted, on every
+    /// org. The chain stays verifiable from the oldest event kept (`tessera audit verify`).
+    #[arg(long, env = "TESSERA_AUDIT_RETENTION_DAYS", value_name = "DAYS", default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub audit_retention_days: u32,
     /// Reverse proxies whose forwarding header gives the client's address: comma-separated
     /// networks in CIDR notation or single addresses, e.g. `10.0.0.0/8,2001:db8::/32`. Failed
     /// sign-ins and failed API-key authentications are throttled per client address: without

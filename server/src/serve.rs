@@ -30,6 +30,7 @@ pub async fn run(args: ServeArgs, storage: StorageArgs) -> anyhow::Result<()> {
     let guard = std::sync::Arc::new(tessera_api::services::sign_in::SignInGuard::new());
     tokio::spawn(purge_idempotency_keys(state.store.clone()));
     tokio::spawn(purge_sessions(state.clone(), guard.clone()));
+    tokio::spawn(purge_audit_events(state.store.clone(), args.audit_retention_days));
     let dashboard = web::router(web::leptos_options(listen, args.site_root), state.clone(), guard);
     let request_timeout = Duration::from_secs(args.request_timeout_seconds);
     let metrics = tessera_api::metrics::router(tessera_api::metrics::MetricsState {
@@ -103,6 +104,21 @@ async fn metrics_upkeep() {
     loop {
         every.tick().await;
         tessera_api::metrics::upkeep(&handle);
+    }
+}
+
+/// Every hour, deletes audit events older than `retention_days` (`--audit-retention-days`). With
+/// several instances each does it; the deletes are idempotent.
+async fn purge_audit_events(store: std::sync::Arc<dyn tessera_core::Store>, retention_days: u32) {
+    let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every_hour.tick().await;
+        let before = tessera_api::services::now() - time::Duration::days(i64::from(retention_days));
+        match store.purge_audit_events(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, retention_days, "audit events past their retention removed"),
+            Err(e) => tracing::warn!(error = %e, "could not purge old audit events"),
+        }
     }
 }
 
