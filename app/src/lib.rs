@@ -22,7 +22,9 @@ use leptos_router::{
     ParamSegment, SsrMode, StaticSegment,
 };
 
-use crate::pages::{KeysPage, MembersPage, NotFound, OverviewPage, SetupPage, SignInPage, UserPage, UsersPage};
+use crate::pages::{
+    AuditPage, KeysPage, MembersPage, NotFound, OverviewPage, SetupPage, SignInPage, UserPage, UsersPage,
+};
 
 /// The full HTML document rendered by the server around [`App`].
 ///
@@ -68,6 +70,7 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("users") view=UsersPage ssr=SsrMode::Async/>
                 <Route path=(StaticSegment("users"), ParamSegment("id")) view=UserPage ssr=SsrMode::Async/>
                 <Route path=StaticSegment("keys") view=KeysPage ssr=SsrMode::Async/>
+                <Route path=StaticSegment("audit") view=AuditPage ssr=SsrMode::Async/>
                 <Route path=StaticSegment("members") view=MembersPage ssr=SsrMode::Async/>
                 <Route path=StaticSegment("sign-in") view=SignInPage ssr=SsrMode::Async/>
                 <Route path=StaticSegment("setup") view=SetupPage ssr=SsrMode::Async/>

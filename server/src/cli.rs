@@ -259,6 +259,22 @@ pub enum AuditCommand {
         /// Check this JSON Lines export (`tessera audit export`) instead of the database.
         #[arg(long, value_name = "FILE")]
         file: Option<std::path::PathBuf>,
+        /// Also check the log against this saved checkpoint (the JWT served at
+        /// `{iss}/audit/checkpoint`): its signature by one of the org's keys, and that the event
+        /// at its `seq` still has its `hash`. Catches a history rewritten with recomputed hashes.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<std::path::PathBuf>,
+    },
+    /// Print the org's signed audit checkpoint of today (the JWT that `tessera serve` answers
+    /// at `{iss}/audit/checkpoint`), to keep somewhere the database's administrators cannot
+    /// write, e.g. from a daily job: `tessera audit checkpoint --org acme > acme-$(date +%F).jwt`.
+    Checkpoint {
+        /// The org's slug.
+        #[arg(long)]
+        org: String,
+        /// The public base URL the server runs under (the checkpoint's `iss` is `{it}/o/{slug}`).
+        #[arg(long, env = "TESSERA_PUBLIC_URL", default_value = "http://127.0.0.1:3000")]
+        public_url: String,
     },
 }
 

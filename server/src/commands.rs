@@ -170,7 +170,7 @@ pub async fn api_key_command(command: ApiKeyCommand, storage: StorageArgs) -> an
 /// log's size.
 const AUDIT_PAGE: u32 = 1000;
 
-/// `tessera audit export|verify`.
+/// `tessera audit export|verify|checkpoint`.
 ///
 /// # Errors
 /// Database problems, an unknown org, an unreadable or malformed export file, and (for
@@ -199,66 +199,153 @@ pub async fn audit_command(command: AuditCommand, storage: StorageArgs) -> anyho
             eprintln!("exported {written} audit events of `{}`", org.slug);
             Ok(())
         }
-        AuditCommand::Verify { org: slug, file: Some(file) } => {
-            let reader = std::io::BufReader::new(
-                std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?,
-            );
-            let mut verifier = ChainVerifier::new();
-            let mut org_id = None;
-            for (n, line) in reader.lines().enumerate() {
-                let line = line.with_context(|| format!("reading {}", file.display()))?;
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let event: AuditEvent = serde_json::from_str(&line)
-                    .with_context(|| format!("{} line {}: not an audit event", file.display(), n + 1))?;
-                if *org_id.get_or_insert(event.org_id) != event.org_id {
-                    anyhow::bail!("{} line {}: an event of another org ({})", file.display(), n + 1, event.org_id);
-                }
-                verifier.check(&event).map_err(|e| anyhow::anyhow!("{} line {}: {e}", file.display(), n + 1))?;
-            }
-            println!(
-                "ok: {} events of `{slug}` checked in {}{}",
-                verifier.checked(),
-                file.display(),
-                last_of(&verifier)
-            );
+        AuditCommand::Checkpoint { org: slug, public_url } => {
+            let public_url = config::public_url(Some(&public_url), "127.0.0.1:3000".parse()?)?;
+            let state = state(&storage, ApiConfig::new(&public_url)).await?;
+            let token =
+                services::audit::checkpoint(&state, &slug).await.with_context(|| format!("organization `{slug}`"))?;
+            println!("{token}");
             Ok(())
         }
-        AuditCommand::Verify { org: slug, file: None } => {
-            let state = state(&storage, ApiConfig::new(CLI_PUBLIC_URL)).await?;
-            let org = org(&state, &slug).await?;
+        AuditCommand::Verify { org: slug, file, checkpoint } => {
+            // The database is read for the events (without --file) and for the org's keys (with
+            // --checkpoint); an export alone is checked without one.
+            let state = match (&file, &checkpoint) {
+                (Some(_), None) => None,
+                _ => Some(state(&storage, ApiConfig::new(CLI_PUBLIC_URL)).await?),
+            };
+            let org = match &state {
+                Some(state) => Some(org(state, &slug).await?),
+                None => None,
+            };
+            let mut anchor = match (&checkpoint, &state, &org) {
+                (Some(path), Some(state), Some(org)) => Some(Anchor::load(state, org, path).await?),
+                _ => None,
+            };
             let mut verifier = ChainVerifier::new();
-            let progress = Progress::new("checked");
-            let mut after = 0;
-            loop {
-                let page = state.store.audit_events_after(org.id, after, AUDIT_PAGE).await?;
-                let Some(last) = page.last() else { break };
-                after = last.seq;
-                for event in &page {
-                    verifier.check(event).map_err(|e| anyhow::anyhow!("{e}"))?;
-                }
-                progress.show(verifier.checked());
-            }
-            progress.done(verifier.checked());
-            // The head names the latest event ever appended: events cut from the end of the log
-            // leave a chain that verifies but stops short of it.
-            if let Some((head_seq, head_hash)) = state.store.audit_head(org.id).await? {
-                match verifier.last() {
-                    Some((seq, hash)) if seq == head_seq && hash == head_hash => {}
-                    Some((seq, _)) => anyhow::bail!(
-                        "the log ends at seq {seq}, but its head records seq {head_seq}: the latest events were \
-                         removed or altered"
-                    ),
-                    None if head_seq > 0 => {
-                        anyhow::bail!("no events are left, but the log's head records seq {head_seq}")
+            let mut check = |event: &AuditEvent, verifier: &mut ChainVerifier| -> anyhow::Result<()> {
+                verifier.check(event).map_err(|e| anyhow::anyhow!("{e}"))?;
+                anchor.as_mut().map_or(Ok(()), |a| a.observe(event))
+            };
+            let source = match (&file, &state, &org) {
+                (Some(file), ..) => {
+                    let reader = std::io::BufReader::new(
+                        std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?,
+                    );
+                    let mut org_id = org.as_ref().map(|o| o.id);
+                    for (n, line) in reader.lines().enumerate() {
+                        let line = line.with_context(|| format!("reading {}", file.display()))?;
+                        if line.trim().is_empty() {
+                            continue;
+                        }
+                        let at = || format!("{} line {}", file.display(), n + 1);
+                        let event: AuditEvent =
+                            serde_json::from_str(&line).with_context(|| format!("{}: not an audit event", at()))?;
+                        if *org_id.get_or_insert(event.org_id) != event.org_id {
+                            anyhow::bail!("{}: an event of another org ({})", at(), event.org_id);
+                        }
+                        check(&event, &mut verifier).map_err(|e| anyhow::anyhow!("{}: {e}", at()))?;
                     }
-                    None => {}
+                    format!(" in {}", file.display())
                 }
-            }
-            println!("ok: {} events of `{}` checked{}", verifier.checked(), org.slug, last_of(&verifier));
+                (None, Some(state), Some(org)) => {
+                    let progress = Progress::new("checked");
+                    let mut after = 0;
+                    loop {
+                        let page = state.store.audit_events_after(org.id, after, AUDIT_PAGE).await?;
+                        let Some(last) = page.last() else { break };
+                        after = last.seq;
+                        for event in &page {
+                            check(event, &mut verifier)?;
+                        }
+                        progress.show(verifier.checked());
+                    }
+                    progress.done(verifier.checked());
+                    check_head(state, org, &verifier).await?;
+                    String::new()
+                }
+                _ => unreachable!("the database is opened whenever no export is given"),
+            };
+            let anchored = match &anchor {
+                Some(a) => a.finish(&verifier)?,
+                None => String::new(),
+            };
+            println!("ok: {} events of `{slug}` checked{source}{}{anchored}", verifier.checked(), last_of(&verifier));
             Ok(())
         }
+    }
+}
+
+/// The head names the latest event ever appended: events cut from the end of the log leave a
+/// chain that verifies but stops short of it.
+async fn check_head(state: &AppState, org: &Org, verifier: &ChainVerifier) -> anyhow::Result<()> {
+    if let Some((head_seq, head_hash)) = state.store.audit_head(org.id).await? {
+        match verifier.last() {
+            Some((seq, hash)) if seq == head_seq && hash == head_hash => {}
+            Some((seq, _)) => anyhow::bail!(
+                "the log ends at seq {seq}, but its head records seq {head_seq}: the latest events were removed or \
+                 altered"
+            ),
+            None if head_seq > 0 => anyhow::bail!("no events are left, but the log's head records seq {head_seq}"),
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+/// A saved checkpoint (`audit verify --checkpoint`), and whether the events checked agree with it.
+struct Anchor {
+    claims: tessera_api::crypto::CheckpointClaims,
+    /// Whether the event at the checkpoint's `seq` (or the one after it, by its `prev_hash`) was
+    /// seen and agreed.
+    seen: bool,
+}
+
+impl Anchor {
+    async fn load(state: &AppState, org: &Org, path: &std::path::Path) -> anyhow::Result<Self> {
+        let token = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let claims = services::audit::verify_checkpoint(state, org, &token)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        Ok(Self { claims, seen: false })
+    }
+
+    fn observe(&mut self, event: &AuditEvent) -> anyhow::Result<()> {
+        let (seq, hash) = (self.claims.seq, &self.claims.hash);
+        let held = if event.seq == seq {
+            Some(event.hash == *hash)
+        } else if event.seq == seq + 1 {
+            Some(event.prev_hash == *hash)
+        } else {
+            None
+        };
+        match held {
+            Some(true) => self.seen = true,
+            Some(false) => anyhow::bail!(
+                "event seq {} does not match the checkpoint of seq {seq} (hash {hash}): the history before the \
+                 checkpoint was rewritten",
+                event.seq
+            ),
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// `, matching the checkpoint of seq N`, or why the checkpoint could not be matched.
+    fn finish(&self, verifier: &ChainVerifier) -> anyhow::Result<String> {
+        let seq = self.claims.seq;
+        if !self.seen && seq > 0 {
+            match verifier.last() {
+                Some((last, _)) if last < seq => anyhow::bail!(
+                    "the log ends at seq {last}, before the checkpoint's seq {seq}: events after it were removed"
+                ),
+                Some(_) => anyhow::bail!(
+                    "the checkpoint's seq {seq} is older than the oldest event checked: it cannot be matched"
+                ),
+                None => anyhow::bail!("no events to check against the checkpoint's seq {seq}"),
+            }
+        }
+        Ok(format!(", matching the checkpoint of seq {seq}"))
     }
 }
 

@@ -1,5 +1,6 @@
 //! Routed pages: one module per page, each exporting its page component.
 
+mod audit;
 mod auth_card;
 mod keys;
 mod members;
@@ -10,6 +11,7 @@ mod sign_in;
 mod user;
 mod users;
 
+pub use audit::AuditPage;
 pub use keys::KeysPage;
 pub use members::MembersPage;
 pub use not_found::NotFound;

@@ -6,6 +6,8 @@
 // `#[server]` turns each function's parameters into the fields of a generated struct, and
 // parameters cannot carry doc comments; each function's own doc says what they mean.
 #[allow(missing_docs)]
+pub mod audit;
+#[allow(missing_docs)]
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub(crate) mod context;

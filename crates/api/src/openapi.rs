@@ -31,6 +31,7 @@ pub const API_KEY_SCHEME: &str = "api_key";
         (name = "users", description = "End users of an organization (Argyle-style)"),
         (name = "user tokens", description = "Issuing, listing, introspecting and revoking user tokens"),
         (name = "keys", description = "Public keys for offline verification"),
+        (name = "audit", description = "Tamper evidence of the audit log"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]

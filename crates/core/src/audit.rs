@@ -324,6 +324,19 @@ impl AuditRecord {
     }
 }
 
+/// An org's audit checkpoint of one UTC day: where its log stood when the day's checkpoint was
+/// first asked for. Signed, it is served at `{iss}/audit/checkpoint`; a copy kept elsewhere
+/// detects a history rewritten afterwards, even one whose hashes were all recomputed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditCheckpoint {
+    /// `seq` of the org's latest event then (0 before its first).
+    pub seq: u64,
+    /// `hash` of that event ([`GENESIS_HASH`] before the first).
+    pub hash: String,
+    /// When it was taken.
+    pub taken_at: Timestamp,
+}
+
 /// A recorded event, as stored, listed and exported.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEvent {

@@ -21,7 +21,8 @@ pub mod user_token;
 
 pub use api_key::{ApiKey, ApiKeyFormatError, ApiKeyHash, ApiKeySecret, NewApiKey};
 pub use audit::{
-    Actor, ActorType, AuditContext, AuditEvent, AuditQuery, AuditRecord, ChainBreak, ChainVerifier, Target,
+    Actor, ActorType, AuditCheckpoint, AuditContext, AuditEvent, AuditQuery, AuditRecord, ChainBreak, ChainVerifier,
+    Target,
 };
 pub use error::{Entity, Error, FieldError, Result};
 pub use idempotency::{IdempotencyClaim, IdempotencyRecord, StoredResponse};

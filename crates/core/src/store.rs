@@ -30,7 +30,8 @@ use crate::{
     UserPatch, UserQuery, UserToken, UserTokenId, UserUpsert,
 };
 use crate::{
-    AuditContext, AuditEvent, AuditQuery, AuditRecord, MemberId, NewSession, OrgCounts, Role, Session, SessionHash,
+    AuditCheckpoint, AuditContext, AuditEvent, AuditQuery, AuditRecord, MemberId, NewSession, OrgCounts, Role, Session,
+    SessionHash,
 };
 
 /// What [`Store::watch_revocations`] calls with each [`RevocationEvent`]; it returns whether to
@@ -406,6 +407,10 @@ pub trait AuditStore: Send + Sync {
     /// `seq` and hash of the org's latest event ever recorded (also when retention has deleted
     /// it), or `None` before its first event.
     async fn audit_head(&self, org_id: OrgId) -> Result<Option<(u64, String)>>;
+
+    /// The org's checkpoint for the UTC day of `now`: taken from its head by the day's first
+    /// call (on any instance) and kept, so every later call that day answers the same.
+    async fn audit_checkpoint(&self, org_id: OrgId, now: Timestamp) -> Result<AuditCheckpoint>;
 
     /// Deletes every org's events that occurred strictly before `before` (retention); returns
     /// how many. The oldest event kept still carries its `prev_hash`, so the chain stays

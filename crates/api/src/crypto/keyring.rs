@@ -25,6 +25,21 @@ use super::MasterKey;
 /// JOSE name of the only algorithm in use.
 pub const ALG_EDDSA: &str = "EdDSA";
 
+/// The claims of an audit checkpoint (`GET {iss}/audit/checkpoint`): the org's latest audit
+/// event when the day's checkpoint was taken, signed by the org's active key so that a copy kept
+/// elsewhere can later prove the history up to `seq` unchanged.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct CheckpointClaims {
+    /// The org's issuer (`{public_url}/o/{slug}`), as in its user tokens.
+    pub iss: String,
+    /// `seq` of the org's latest event at `iat` (0 before the first).
+    pub seq: u64,
+    /// `hash` of that event (hex SHA-256; 64 zeros before the first).
+    pub hash: String,
+    /// When the checkpoint was taken (Unix seconds).
+    pub iat: i64,
+}
+
 /// One public key as a JWK (RFC 7517; OKP key type from RFC 8037 §2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Jwk {
@@ -105,7 +120,7 @@ impl OrgKeys {
     ///
     /// # Errors
     /// [`Error::Internal`] if the org has no such key or signing fails.
-    pub fn sign(&self, kid: SigningKeyId, claims: &UserTokenClaims) -> Result<String> {
+    pub fn sign(&self, kid: SigningKeyId, claims: &impl Serialize) -> Result<String> {
         let key = self.keys.get(&kid).ok_or_else(|| Error::Internal(format!("signing key {kid} not loaded")))?;
         let payload = serde_json::to_vec(claims).map_err(|e| Error::Internal(format!("signing failed: {e}")))?;
         // JWS Signing Input (RFC 7515 §5.1): BASE64URL(header) "." BASE64URL(payload).
@@ -153,6 +168,25 @@ impl OrgKeys {
         let claims = self.verify_signature(token, issuer, audience)?;
         self.verified.insert(token.into(), Arc::new(claims.clone()));
         Some(claims)
+    }
+
+    /// Verifies an audit checkpoint signed by one of this org's keys (see
+    /// [`CheckpointClaims`]): its signature, and that it has an `iss` (which the caller checks:
+    /// the public URL it was served under is not known to every caller). It has no `exp`: a
+    /// checkpoint stays evidence of the history it signed. Returns `None` for anything else, a
+    /// user token included (it has no `seq`).
+    pub fn verify_checkpoint(&self, token: &str) -> Option<CheckpointClaims> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.alg != Algorithm::EdDSA {
+            return None;
+        }
+        let kid: SigningKeyId = header.kid?.parse().ok()?;
+        let key = self.keys.get(&kid)?;
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_required_spec_claims(&["iss"]);
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        jsonwebtoken::decode::<CheckpointClaims>(token, &key.decoding, &validation).ok().map(|d| d.claims)
     }
 
     fn verify_signature(&self, token: &str, issuer: &str, audience: &str) -> Option<UserTokenClaims> {

@@ -4,5 +4,5 @@
 mod keyring;
 mod master_key;
 
-pub use keyring::{Jwk, Jwks, KeyRing, OrgKeys};
+pub use keyring::{CheckpointClaims, Jwk, Jwks, KeyRing, OrgKeys};
 pub use master_key::{MasterKey, MasterKeyError};

@@ -1,6 +1,7 @@
 //! REST routes, one module per resource, each with its own `router()`; and the wire types
 //! (`…In` / `…Out`) they share.
 
+mod audit;
 mod claimr;
 mod health;
 mod introspection;
@@ -23,5 +24,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(user_tokens::router())
         .merge(introspection::router())
         .merge(jwks::router())
+        .merge(audit::router())
         .merge(health::router())
 }

@@ -2,6 +2,7 @@
 //! dashboard's server functions and the CLI all call these; none of them contains SQL or rules.
 
 pub mod api_keys;
+pub mod audit;
 pub mod members;
 pub mod orgs;
 pub mod overview;

@@ -124,3 +124,57 @@ async fn rest_calls_and_sign_ins_are_recorded_and_no_event_holds_a_secret() {
         verifier.check(event).unwrap();
     }
 }
+
+/// The checkpoint's claims, verified with the org's JWKS alone, as a copy kept elsewhere would.
+async fn verify_checkpoint_with_jwks(app: &TestApp, slug: &str, token: &str) -> serde_json::Value {
+    let jwks = app.call(Method::GET, &format!("/o/{slug}/.well-known/jwks.json"), None, None).await;
+    let kid = jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
+    let jwk = jwks.body["keys"].as_array().unwrap().iter().find(|k| k["kid"] == kid.as_str()).unwrap().clone();
+    let key = jsonwebtoken::DecodingKey::from_ed_components(jwk["x"].as_str().unwrap()).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    validation.set_required_spec_claims(&["iss", "iat"]);
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    validation.set_issuer(&[format!("{}/o/{slug}", crate::helpers::PUBLIC_URL)]);
+    jsonwebtoken::decode::<serde_json::Value>(token, &key, &validation).unwrap().claims
+}
+
+#[tokio::test]
+async fn the_checkpoint_signs_the_head_of_the_day_and_verifies_with_the_jwks() {
+    let app = TestApp::new().await;
+    let org = app.with_org("acme").await;
+    let key = app.with_api_key(&org).await;
+    let r = app.call(Method::GET, "/o/acme/audit/checkpoint", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.content_type(), "application/jwt");
+    assert_eq!(r.headers[header::CACHE_CONTROL], "public, max-age=3600");
+    let token = r.body.as_str().unwrap().to_owned();
+    let claims = verify_checkpoint_with_jwks(&app, "acme", &token).await;
+    let (seq, hash) = app.state.store.audit_head(org.id).await.unwrap().unwrap();
+    assert_eq!((claims["seq"].as_u64().unwrap(), claims["hash"].as_str().unwrap()), (seq, hash.as_str()));
+    assert!(seq >= 2, "org.created and api_key.created at least: {seq}");
+
+    // A change later the same day does not move today's checkpoint: the same token.
+    let (user_token, _) = app.claimr_token(&key, "a1").await;
+    let jti = app.introspect(&key, &user_token).await["jti"].as_str().unwrap().to_owned();
+    let revoke = app.call(Method::DELETE, &format!("/v1/user-tokens/{jti}"), Some(&key), None).await;
+    assert_eq!(revoke.status, StatusCode::NO_CONTENT);
+    assert!(app.state.store.audit_head(org.id).await.unwrap().unwrap().0 > seq);
+    let again = app.call(Method::GET, "/o/acme/audit/checkpoint", None, None).await;
+    assert_eq!(again.body.as_str(), Some(token.as_str()));
+
+    // The service that `audit verify --checkpoint` uses accepts it and refuses anything else.
+    let checked = services::audit::verify_checkpoint(&app.state, &org, &format!("{token}\n")).await.unwrap();
+    assert_eq!((checked.seq, checked.hash), (seq, hash));
+    let beta = app.with_org("beta").await;
+    let theirs = app.call(Method::GET, "/o/beta/audit/checkpoint", None, None).await;
+    for not_acmes in [theirs.body.as_str().unwrap(), user_token.as_str(), &token.replace('.', ".x")] {
+        assert!(services::audit::verify_checkpoint(&app.state, &org, not_acmes).await.is_err());
+    }
+    assert!(services::audit::verify_checkpoint(&app.state, &beta, &token).await.is_err());
+
+    // An unknown org is a 404, a malformed slug a 4xx, neither touches the store.
+    app.call(Method::GET, "/o/nobody/audit/checkpoint", None, None).await.assert_problem(404, "org_not_found");
+    let bad = app.call(Method::GET, "/o/a%00b/audit/checkpoint", None, None).await;
+    assert!(bad.status.is_client_error(), "{}", bad.status);
+}

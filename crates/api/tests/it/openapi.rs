@@ -20,6 +20,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("post", "/v1/users/{id}/revoke-tokens"),
     ("post", "/v1/tokens/introspect"),
     ("get", "/o/{slug}/.well-known/jwks.json"),
+    ("get", "/o/{slug}/audit/checkpoint"),
     ("get", "/healthz"),
     ("get", "/readyz"),
 ];

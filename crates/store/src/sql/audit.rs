@@ -7,8 +7,8 @@
 use async_trait::async_trait;
 use tessera_core::audit::GENESIS_HASH;
 use tessera_core::{
-    Actor, ActorType, AuditContext, AuditEvent, AuditQuery, AuditRecord, AuditStore, Error, OrgId, Result, Target,
-    Timestamp,
+    Actor, ActorType, AuditCheckpoint, AuditContext, AuditEvent, AuditQuery, AuditRecord, AuditStore, Error, OrgId,
+    Result, Target, Timestamp,
 };
 use uuid::Uuid;
 
@@ -61,6 +61,16 @@ const EVENTS_AFTER: &str =
 
 /// `$1` org_id.
 const HEAD: &str = "select seq, hash from audit_head where org_id = $1";
+
+/// `$1` org_id, `$2` UTC day (`YYYY-MM-DD`).
+const CHECKPOINT: &str = "select seq, hash, taken_at from audit_checkpoint where org_id = $1 and day = $2";
+
+/// `$1` org_id, `$2` UTC day, `$3` the genesis hash, `$4` now (µs). The day's checkpoint from
+/// the head, unless one exists (then it stays as it is).
+const TAKE_CHECKPOINT: &str = "insert into audit_checkpoint (org_id, day, seq, hash, taken_at) values ($1, $2, \
+     coalesce((select seq from audit_head where org_id = $1), 0), \
+     coalesce((select nullif(hash, '') from audit_head where org_id = $1), $3), $4) \
+     on conflict (org_id, day) do nothing";
 
 /// `$1` cutoff (µs): events that occurred before it.
 const PURGE: &str = "delete from audit_event where occurred_at < $1";
@@ -165,6 +175,31 @@ impl AuditStore for Backend {
         let row: Option<(i64, String)> =
             sqlx::query_as(HEAD).bind(org_id.0).fetch_optional(&self.pool).await.map_err(storage)?;
         Ok(row.map(|(seq, hash)| (u64::try_from(seq).unwrap_or(0), hash)))
+    }
+
+    async fn audit_checkpoint(&self, org_id: OrgId, now: Timestamp) -> Result<AuditCheckpoint> {
+        let day = now.to_offset(time::UtcOffset::UTC).date().to_string();
+        let read = |row: (i64, String, i64)| -> Result<AuditCheckpoint> {
+            Ok(AuditCheckpoint { seq: u64::try_from(row.0).unwrap_or(0), hash: row.1, taken_at: timestamp(row.2)? })
+        };
+        // Read first: the endpoint is public, and only the day's first call needs the write lock.
+        let found: Option<(i64, String, i64)> =
+            sqlx::query_as(CHECKPOINT).bind(org_id.0).bind(&day).fetch_optional(&self.pool).await.map_err(storage)?;
+        if let Some(row) = found {
+            return read(row);
+        }
+        let mut tx = self.begin_write().await.map_err(storage)?;
+        sqlx::query(TAKE_CHECKPOINT)
+            .bind(org_id.0)
+            .bind(&day)
+            .bind(GENESIS_HASH)
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(storage)?;
+        let row = sqlx::query_as(CHECKPOINT).bind(org_id.0).bind(&day).fetch_one(&mut *tx).await.map_err(storage)?;
+        tx.commit().await.map_err(storage)?;
+        read(row)
     }
 
     async fn purge_audit_events(&self, before: Timestamp) -> Result<u64> {

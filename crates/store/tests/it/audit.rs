@@ -22,6 +22,7 @@ contract!(
     retention_keeps_the_chain_verifiable_from_the_oldest_event_kept,
     events_are_filtered_and_paged_newest_first,
     the_first_run_records_the_owner_as_actor,
+    a_checkpoint_is_taken_once_a_day_from_the_head,
 );
 
 /// Every event of the org, oldest first.
@@ -294,4 +295,36 @@ async fn the_first_run_records_the_owner_as_actor(db: &TestDb) {
     assert_eq!(actions(&events), ["org.created", "member.added"]);
     assert!(events.iter().all(|e| e.actor == Actor::member(&member)), "{events:?}");
     assert_eq!(events[0].ip.as_deref(), Some("203.0.113.9"));
+}
+
+async fn a_checkpoint_is_taken_once_a_day_from_the_head(db: &TestDb) {
+    let s = db.store();
+    let day = time::Duration::DAY.whole_seconds();
+    // Seconds from the start of T0's UTC day.
+    let t = |secs: i64| t(0).replace_time(time::Time::MIDNIGHT) + time::Duration::seconds(secs);
+    let ctx = |at: i64| AuditContext::new(Actor::cli("t"), t(at));
+    let org = s.create_org(&new_org("acme"), &new_signing_key(), &ctx(0)).await.unwrap();
+    let other = s.create_org(&new_org("beta"), &new_signing_key(), &ctx(0)).await.unwrap();
+    s.purge_audit_events(t(1)).await.unwrap();
+    // An org whose log is empty (here: purged) still gets a checkpoint, of its head.
+    let head = s.audit_head(org.id).await.unwrap().unwrap();
+    let first = s.audit_checkpoint(org.id, t(10)).await.unwrap();
+    assert_eq!((first.seq, first.hash.as_str(), first.taken_at), (head.0, head.1.as_str(), t(10)));
+
+    // Later the same day: the same checkpoint, whatever was appended since.
+    let rename = |name: &str| AuditRecord::org_created(org.id, "acme", name);
+    let e2 = s.record_audit_event(org.id, &ctx(20), rename("two")).await.unwrap();
+    assert_eq!(s.audit_checkpoint(org.id, t(day - 1)).await.unwrap(), first);
+    // The next day: a new one, from the head then.
+    let e3 = s.record_audit_event(org.id, &ctx(day), rename("three")).await.unwrap();
+    let next = s.audit_checkpoint(org.id, t(day + 5)).await.unwrap();
+    assert_eq!((next.seq, next.hash.as_str(), next.taken_at), (e3.seq, e3.hash.as_str(), t(day + 5)));
+    assert!(e2.seq < e3.seq);
+    // Each org has its own; one without events has seq 0 and the genesis hash.
+    let fresh = s.create_org(&new_org("gamma"), &new_signing_key(), &ctx(0)).await.unwrap();
+    assert_eq!(s.audit_checkpoint(other.id, t(10)).await.unwrap().seq, 1);
+    let never = OrgId(id());
+    let none = s.audit_checkpoint(never, t(10)).await.unwrap();
+    assert_eq!((none.seq, none.hash.as_str()), (0, GENESIS_HASH));
+    assert_eq!(s.audit_checkpoint(fresh.id, t(10)).await.unwrap().seq, 1);
 }

@@ -6,7 +6,9 @@
 
 use std::{env, net::SocketAddr, path::PathBuf, sync::Arc};
 
-use axum::Router;
+mod audit_export;
+
+use axum::{routing::get, Router};
 use leptos::config::{Env, LeptosOptions};
 use leptos::prelude::provide_context;
 use leptos_axum::{file_and_error_handler, generate_route_list, LeptosRoutes};
@@ -47,6 +49,7 @@ pub fn leptos_options(listen: SocketAddr, site_root: Option<PathBuf>) -> LeptosO
 
 /// The dashboard router: every route of `tessera_app::App` rendered on the server, its server
 /// functions (under `/_fn/`, with `state` and `guard` in their context), plus a
+/// streamed download of the audit log (`/audit/export`, see [`audit_export`]), plus a
 /// fallback that serves files under the site root (`/pkg/…`, `/favicon.svg`) and renders the
 /// app's 404 page (status 404) for anything else.
 ///
@@ -55,11 +58,13 @@ pub fn router(options: LeptosOptions, state: AppState, guard: Arc<SignInGuard>) 
     let routes = generate_route_list(App);
     // Server functions and server rendering both get the services' state and the sign-in
     // limiter as Leptos context (see `tessera_app::server_fns`).
+    let export = get(audit_export::audit_export).with_state(state.clone());
     let context = move || {
         provide_context(state.clone());
         provide_context(guard.clone());
     };
     Router::new()
+        .route("/audit/export", export)
         .leptos_routes_with_context(&options, routes, context, {
             let options = options.clone();
             move || shell(options.clone())
