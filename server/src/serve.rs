@@ -31,6 +31,7 @@ pub async fn run(args: ServeArgs, storage: StorageArgs) -> anyhow::Result<()> {
     tokio::spawn(purge_idempotency_keys(state.store.clone()));
     tokio::spawn(purge_sessions(state.clone(), guard.clone()));
     tokio::spawn(purge_audit_events(state.store.clone(), args.audit_retention_days));
+    tokio::spawn(number_audit_events(state.store.clone()));
     let dashboard = web::router(web::leptos_options(listen, args.site_root), state.clone(), guard);
     let request_timeout = Duration::from_secs(args.request_timeout_seconds);
     let metrics = tessera_api::metrics::router(tessera_api::metrics::MetricsState {
@@ -104,6 +105,34 @@ async fn metrics_upkeep() {
     loop {
         every.tick().await;
         tessera_api::metrics::upkeep(&handle);
+    }
+}
+
+/// How often pending audit events are numbered into their org's chain. Readers of the log
+/// number first, so this only bounds how long an event waits for its `seq` while nobody reads.
+const AUDIT_NUMBERING_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Every [`AUDIT_NUMBERING_INTERVAL`], numbers the audit events recorded since (by this instance
+/// or any other on the same database; see `AuditStore::number_audit_events`). A failing database
+/// is logged once until it works again.
+async fn number_audit_events(store: std::sync::Arc<dyn tessera_core::Store>) {
+    let mut every = tokio::time::interval(AUDIT_NUMBERING_INTERVAL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        every.tick().await;
+        match store.number_audit_events().await {
+            Ok(_) if failing => {
+                failing = false;
+                tracing::info!("audit events are numbered again");
+            }
+            Ok(_) => {}
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(error = %e, "could not number audit events; retrying every quarter second");
+            }
+            Err(_) => {}
+        }
     }
 }
 

@@ -396,6 +396,11 @@ pub trait AuditStore: Send + Sync {
         record: AuditRecord,
     ) -> Result<AuditEvent>;
 
+    /// Numbers the events recorded since the last call (on any instance), oldest first: gives
+    /// each its `seq`, `prev_hash` and `hash`. Returns how many. Every read of the log below does
+    /// this first; `tessera serve` also calls it every quarter second.
+    async fn number_audit_events(&self) -> Result<u64>;
+
     /// The org's events that pass `query`'s filters, newest first (descending `seq`), at most
     /// `query.limit`.
     async fn list_audit_events(&self, org_id: OrgId, query: &AuditQuery) -> Result<Vec<AuditEvent>>;

@@ -75,6 +75,8 @@ async fn verify_names_the_first_event_altered_in_the_database_or_in_an_export() 
     let cli = Cli::new();
     assert_ok(&cli.run(&["org", "create", "--slug", "acme", "--name", "Acme"]));
     assert_ok(&cli.run(&["api-key", "create", "--org", "acme", "--name", "backend"]));
+    // Reading the log numbers what the commands recorded (see `AuditStore::number_audit_events`).
+    assert_ok(&cli.run(&["audit", "verify", "--org", "acme"]));
     tamper(&cli, "delete from audit_event where seq = 2", &[]).await;
     assert_refused(&cli.run(&["audit", "verify", "--org", "acme"]), "head records seq 2");
 }

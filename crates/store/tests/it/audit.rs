@@ -125,7 +125,7 @@ async fn refuse_events(db: &TestDb, action: &str) {
         Backend::Sqlite => {
             let mut conn = sqlx::SqliteConnection::connect(&db.fresh.url).await.unwrap();
             let sql = format!(
-                "create trigger refuse_event before insert on audit_event when new.action = '{action}' \
+                "create trigger refuse_event before insert on audit_pending when new.action = '{action}' \
                  begin select raise(abort, 'injected failure'); end"
             );
             conn.execute(sql.as_str()).await.unwrap();
@@ -139,7 +139,7 @@ async fn refuse_events(db: &TestDb, action: &str) {
             .await
             .unwrap();
             let sql = format!(
-                "create trigger refuse_event before insert on audit_event for each row \
+                "create trigger refuse_event before insert on audit_pending for each row \
                  when (new.action = '{action}') execute function refuse_event()"
             );
             conn.execute(sql.as_str()).await.unwrap();
@@ -172,7 +172,7 @@ async fn a_failure_after_the_change_leaves_neither_the_change_nor_its_event(db: 
             }
             Backend::Postgres => {
                 let mut conn = sqlx::PgConnection::connect(&db.fresh.url).await.unwrap();
-                conn.execute("drop trigger refuse_event on audit_event; drop function refuse_event()").await.unwrap();
+                conn.execute("drop trigger refuse_event on audit_pending; drop function refuse_event()").await.unwrap();
             }
         }
     }
