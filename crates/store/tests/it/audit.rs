@@ -192,6 +192,8 @@ async fn a_failure_after_the_change_leaves_neither_the_change_nor_its_event(db: 
 }
 
 async fn seq_is_gapless_with_concurrent_writers_on_two_pools(db: &TestDb) {
+    // 40 writers, each numbering after its change, half on each pool: two instances' numberers
+    // race, and the log must still count 1..=41 with every event chained to the one before.
     let org = db.store().create_org(&new_org("acme"), &new_signing_key(), &audit()).await.unwrap();
     // A second pool on the same database, as a second instance would have.
     let other: Arc<dyn Store> = tessera_store::open(&db.fresh.url).await.unwrap();
@@ -203,6 +205,8 @@ async fn seq_is_gapless_with_concurrent_writers_on_two_pools(db: &TestDb) {
             let email = format!("m{i}@example.com");
             let member = NewMember { email: Email::parse(&email).unwrap(), ..new_member("x@example.com") };
             store.create_member(org.id, &member, &audit()).await.unwrap();
+            // Numbering from both pools at once, as every instance's numberer does.
+            store.number_audit_events().await.unwrap();
         }));
     }
     for task in tasks {
