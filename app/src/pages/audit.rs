@@ -227,7 +227,9 @@ fn EventTable(list: AuditList, current: View) -> impl IntoView {
     let next = list.next_cursor.as_deref().map(|c| current.href(c));
     let first = (!current.cursor.is_empty()).then(|| current.href(""));
     let count = list.events.len();
-    view! {
+    // Each part is type-erased: one nested view type of the whole table is deeper than the
+    // compiler's limit for the browser build.
+    let bar = view! {
         <div class="flex flex-wrap items-center justify-between gap-3">
             <p class="text-sm text-slate-600" data-testid="events-shown">
                 {format!("{count} event{} on this page", if count == 1 { "" } else { "s" })}
@@ -238,6 +240,9 @@ fn EventTable(list: AuditList, current: View) -> impl IntoView {
                 <a href=current.export_href("csv") download="audit-events.csv" class=PAGER>"CSV"</a>
             </div>
         </div>
+    }
+    .into_any();
+    let table = view! {
         <div class=TABLE_BOX>
             <table class="min-w-full divide-y divide-slate-200">
                 <thead class="bg-slate-50">
@@ -251,16 +256,20 @@ fn EventTable(list: AuditList, current: View) -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody class="divide-y divide-slate-100">
-                    {list.events.into_iter().map(|e| view! { <Row e/> }).collect_view()}
+                    {list.events.into_iter().map(|e| view! { <Row e/> }.into_any()).collect_view()}
                 </tbody>
             </table>
         </div>
+    }
+    .into_any();
+    let pager = view! {
         <nav aria-label="Pages" class="flex flex-wrap items-center justify-end gap-2 text-sm">
             {first.map(|href| view! { <a href=href class=PAGER>"Newest events"</a> })}
             {next.map(|href| view! { <a href=href rel="next" class=PAGER>"Older events"</a> })}
         </nav>
     }
-    .into_any()
+    .into_any();
+    view! { {bar} {table} {pager} }.into_any()
 }
 
 const PAGER: &str = "rounded-lg border border-slate-300 bg-white px-3 py-1.5 font-semibold text-slate-700 shadow-sm hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500";
@@ -268,40 +277,51 @@ const PAGER: &str = "rounded-lg border border-slate-300 bg-white px-3 py-1.5 fon
 #[component]
 fn Row(e: AuditRow) -> impl IntoView {
     let td = TD;
+    let cells = view! {
+        <td class=format!("{td} font-mono text-xs text-slate-500")>{e.seq}</td>
+        <td class=td><time datetime=e.occurred_at.clone() title=e.occurred_at.clone()>{e.occurred.clone()}</time></td>
+        <td class=td>
+            <span class="block font-medium text-slate-900">{e.actor_label.clone()}</span>
+            <span class="text-xs text-slate-500">{e.actor_type.clone()}</span>
+        </td>
+        <td class=td>
+            <span class="rounded-md bg-slate-100 px-2 py-0.5 font-mono text-xs text-slate-800">{e.action.clone()}</span>
+        </td>
+        <td class=td>
+            <span class="block text-xs text-slate-500">{e.target_type.clone()}</span>
+            <span class="font-mono text-xs">{e.target_id.clone()}</span>
+        </td>
+    }
+    .into_any();
+    let (seq, action) = (e.seq.to_string(), e.action.clone());
+    view! {
+        <tr data-seq=seq data-action=action class="align-top">
+            {cells}
+            <td class="px-4 py-3 text-sm text-slate-700"><Details e/></td>
+        </tr>
+    }
+}
+
+/// A row's `changes` and request, behind a `<details>` (opens without JavaScript).
+#[component]
+fn Details(e: AuditRow) -> impl IntoView {
     let dt = "text-xs font-semibold uppercase tracking-wide text-slate-500";
     let dd = "font-mono text-xs text-slate-800 break-all";
     let request =
-        [("Client address", e.ip.clone()), ("User agent", e.user_agent.clone()), ("Request id", e.request_id.clone())];
+        [("Client address", e.ip), ("User agent", e.user_agent), ("Request id", e.request_id), ("Hash", Some(e.hash))];
+    let list = request
+        .into_iter()
+        .filter_map(|(label, value)| value.map(|v| view! { <div><dt class=dt>{label}</dt><dd class=dd>{v}</dd></div> }))
+        .collect_view()
+        .into_any();
     view! {
-        <tr data-seq=e.seq.to_string() data-action=e.action.clone() class="align-top">
-            <td class=format!("{td} font-mono text-xs text-slate-500")>{e.seq}</td>
-            <td class=td><time datetime=e.occurred_at.clone() title=e.occurred_at.clone()>{e.occurred.clone()}</time></td>
-            <td class=td>
-                <span class="block font-medium text-slate-900">{e.actor_label.clone()}</span>
-                <span class="text-xs text-slate-500">{e.actor_type.clone()}</span>
-            </td>
-            <td class=td>
-                <span class="rounded-md bg-slate-100 px-2 py-0.5 font-mono text-xs text-slate-800">{e.action.clone()}</span>
-            </td>
-            <td class=td>
-                <span class="block text-xs text-slate-500">{e.target_type.clone()}</span>
-                <span class="font-mono text-xs">{e.target_id.clone()}</span>
-            </td>
-            <td class="px-4 py-3 text-sm text-slate-700">
-                <details class="group max-w-md">
-                    <summary class="cursor-pointer rounded font-semibold text-indigo-700 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
-                        "Changes"
-                    </summary>
-                    <pre class="mt-2 overflow-x-auto rounded-lg bg-slate-900 p-3 font-mono text-xs text-slate-100" data-testid="changes">{e.changes.clone()}</pre>
-                    <dl class="mt-2 space-y-1">
-                        {request
-                            .into_iter()
-                            .filter_map(|(label, value)| value.map(|v| view! { <div><dt class=dt>{label}</dt><dd class=dd>{v}</dd></div> }))
-                            .collect_view()}
-                        <div><dt class=dt>"Hash"</dt><dd class=dd>{e.hash.clone()}</dd></div>
-                    </dl>
-                </details>
-            </td>
-        </tr>
+        <details class="group max-w-md">
+            <summary class="cursor-pointer rounded font-semibold text-indigo-700 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
+                "Changes"
+            </summary>
+            <pre class="mt-2 overflow-x-auto rounded-lg bg-slate-900 p-3 font-mono text-xs text-slate-100" data-testid="changes">{e.changes}</pre>
+            <dl class="mt-2 space-y-1">{list}</dl>
+        </details>
     }
+    .into_any()
 }
