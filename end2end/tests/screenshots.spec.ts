@@ -76,4 +76,12 @@ test("screenshots of the dashboard", async ({ page, browser, request }) => {
   await dialog.getByRole("button", { name: "Remove member" }).click();
   await expect(dialog.getByRole("alert")).toBeVisible();
   await screenshot(page, "members-last-owner");
+
+  // The audit log of all the above, one row opened to its changes.
+  await page.goto("/audit");
+  await hydrated(page);
+  const created = page.locator('tr[data-action="api_key.created"]').first();
+  await created.getByText("Changes", { exact: true }).click();
+  await expect(created.getByTestId("changes")).toBeVisible();
+  await screenshot(page, "audit");
 });

@@ -289,7 +289,8 @@ fn Row(e: AuditRow) -> impl IntoView {
         </td>
         <td class=td>
             <span class="block text-xs text-slate-500">{e.target_type.clone()}</span>
-            <span class="font-mono text-xs">{e.target_id.clone()}</span>
+            // Ids are long: the first characters, the whole id on hover and in the export.
+            <span class="block max-w-[9rem] truncate font-mono text-xs" title=e.target_id.clone()>{e.target_id.clone()}</span>
         </td>
     }
     .into_any();
@@ -297,7 +298,7 @@ fn Row(e: AuditRow) -> impl IntoView {
     view! {
         <tr data-seq=seq data-action=action class="align-top">
             {cells}
-            <td class="px-4 py-3 text-sm text-slate-700"><Details e/></td>
+            <td class="min-w-[16rem] px-4 py-3 text-sm text-slate-700"><Details e/></td>
         </tr>
     }
 }
@@ -319,7 +320,7 @@ fn Details(e: AuditRow) -> impl IntoView {
             <summary class="cursor-pointer rounded font-semibold text-indigo-700 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
                 "Changes"
             </summary>
-            <pre class="mt-2 overflow-x-auto rounded-lg bg-slate-900 p-3 font-mono text-xs text-slate-100" data-testid="changes">{e.changes}</pre>
+            <pre class="mt-2 whitespace-pre-wrap break-all rounded-lg bg-slate-900 p-3 font-mono text-xs text-slate-100" data-testid="changes">{e.changes}</pre>
             <dl class="mt-2 space-y-1">{list}</dl>
         </details>
     }
