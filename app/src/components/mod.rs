@@ -14,4 +14,4 @@ pub use form::{form_errors, ErrorBanner, Field, FormErrors, SubmitButton};
 pub use layout::{Dashboard, Nav};
 pub use logo::Logo;
 pub use reveal::RevealBox;
-pub use table::{Lifecycle, StatusBadge, TABLE_BOX, TD, TH};
+pub use table::{EmptyState, Lifecycle, StatusBadge, TABLE_BOX, TD, TH};

@@ -10,6 +10,31 @@ pub const TH: &str = "px-4 py-3 text-left text-xs font-semibold uppercase tracki
 /// A body cell whose text does not wrap.
 pub const TD: &str = "px-4 py-3 text-sm text-slate-700 whitespace-nowrap";
 
+/// What a table shows instead of rows: a dashed box with a `title`, a `body`, and optionally a
+/// link (`href`, `label`) back to the unfiltered list.
+#[component]
+pub fn EmptyState(
+    /// One line: what is missing.
+    title: &'static str,
+    /// What to do about it.
+    body: &'static str,
+    /// A link back, e.g. `("/users", "Show all users")`.
+    #[prop(default = None)]
+    reset: Option<(&'static str, &'static str)>,
+) -> impl IntoView {
+    view! {
+        <div class="rounded-2xl border border-dashed border-slate-300 bg-white px-6 py-12 text-center">
+            <p class="text-base font-semibold text-slate-900">{title}</p>
+            <p class="mt-1 text-sm text-slate-600">{body}</p>
+            {reset.map(|(href, label)| view! {
+                <a href=href class="mt-4 inline-block text-sm font-semibold text-indigo-700 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
+                    {label}
+                </a>
+            })}
+        </div>
+    }
+}
+
 /// Where an API key or a user token stands, as its badge shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lifecycle {

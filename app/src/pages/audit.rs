@@ -10,7 +10,7 @@ use leptos_router::{components::Form, hooks::use_query_map};
 use tessera_core::audit::ACTIONS;
 
 use super::with_query;
-use crate::components::{Dashboard, Nav, TABLE_BOX, TD, TH};
+use crate::components::{Dashboard, EmptyState, Nav, TABLE_BOX, TD, TH};
 use crate::error::AppError;
 use crate::server_fns::{
     audit::{list_audit_events, AuditList, AuditRow},
@@ -211,18 +211,8 @@ fn EventTable(list: AuditList, current: View) -> impl IntoView {
         } else {
             ("No events yet", "Changes made in this dashboard, with the CLI or with an API key appear here.")
         };
-        return view! {
-            <div class="rounded-2xl border border-dashed border-slate-300 bg-white px-6 py-12 text-center">
-                <p class="text-base font-semibold text-slate-900">{title}</p>
-                <p class="mt-1 text-sm text-slate-600">{body}</p>
-                {(current.filtered() || !current.cursor.is_empty()).then(|| view! {
-                    <a href="/audit" class="mt-4 inline-block text-sm font-semibold text-indigo-700 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
-                        "Show all events"
-                    </a>
-                })}
-            </div>
-        }
-        .into_any();
+        let reset = (current.filtered() || !current.cursor.is_empty()).then_some(("/audit", "Show all events"));
+        return view! { <EmptyState title body reset/> }.into_any();
     }
     let next = list.next_cursor.as_deref().map(|c| current.href(c));
     let first = (!current.cursor.is_empty()).then(|| current.href(""));

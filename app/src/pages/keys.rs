@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::{
-    form_errors, Dashboard, Dialog, ErrorBanner, Field, FormErrors, Lifecycle, Nav, RevealBox, StatusBadge,
+    form_errors, Dashboard, Dialog, EmptyState, ErrorBanner, Field, FormErrors, Lifecycle, Nav, RevealBox, StatusBadge,
     SubmitButton, TABLE_BOX, TD, TH,
 };
 use crate::error::AppError;
@@ -117,15 +117,12 @@ fn GenerateForm(action: ServerAction<GenerateKey>) -> impl IntoView {
 #[component]
 fn KeyTable(keys: Vec<KeyRow>, can_manage: bool) -> impl IntoView {
     if keys.is_empty() {
-        return view! {
-            <div class="rounded-2xl border border-dashed border-slate-300 bg-white px-6 py-12 text-center">
-                <p class="text-base font-semibold text-slate-900">"No API keys yet"</p>
-                <p class="mt-1 text-sm text-slate-600">
-                    {if can_manage { "Generate one above and give it to your backend." } else { "An admin or owner can generate one." }}
-                </p>
-            </div>
-        }
-            .into_any();
+        let body = if can_manage {
+            "Generate one above and give it to your backend."
+        } else {
+            "An admin or owner can generate one."
+        };
+        return view! { <EmptyState title="No API keys yet" body/> }.into_any();
     }
     let th = TH;
     let td = TD;

@@ -10,8 +10,8 @@ use tessera_core::TokenStatus;
 
 use super::with_query;
 use crate::components::{
-    form_errors, Dashboard, Dialog, ErrorBanner, FormErrors, Lifecycle, Nav, RevealBox, StatusBadge, SubmitButton,
-    TABLE_BOX, TD, TH,
+    form_errors, Dashboard, Dialog, EmptyState, ErrorBanner, FormErrors, Lifecycle, Nav, RevealBox, StatusBadge,
+    SubmitButton, TABLE_BOX, TD, TH,
 };
 use crate::error::AppError;
 use crate::server_fns::{
@@ -219,12 +219,7 @@ fn IssueForm(user_id: String, action: ServerAction<IssueToken>) -> impl IntoView
 #[component]
 fn TokenTable(tokens: Vec<TokenRow>, can_manage: bool, page: String) -> impl IntoView {
     if tokens.is_empty() {
-        return view! {
-            <div class="rounded-2xl border border-dashed border-slate-300 bg-white px-6 py-10 text-center">
-                <p class="text-base font-semibold text-slate-900">"No tokens"</p>
-                <p class="mt-1 text-sm text-slate-600">"Tokens issued to this user, by your backend or here, are listed here."</p>
-            </div>
-        }
+        return view! { <EmptyState title="No tokens" body="Tokens issued to this user, by your backend or here, are listed here."/> }
             .into_any();
     }
     let th = TH;

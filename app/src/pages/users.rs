@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use leptos_router::{components::Form, hooks::use_query_map};
 
 use super::with_query;
-use crate::components::{Dashboard, Nav, TABLE_BOX, TD, TH};
+use crate::components::{Dashboard, EmptyState, Nav, TABLE_BOX, TD, TH};
 use crate::error::AppError;
 use crate::server_fns::{
     auth::Me,
@@ -156,18 +156,8 @@ fn UserTable(list: UserList, current: View) -> impl IntoView {
         } else {
             ("No users yet", "Your backend creates users with GET /token or POST /v1/users and an API key.")
         };
-        return view! {
-            <div class="rounded-2xl border border-dashed border-slate-300 bg-white px-6 py-12 text-center">
-                <p class="text-base font-semibold text-slate-900">{title}</p>
-                <p class="mt-1 text-sm text-slate-600">{body}</p>
-                {(current.filtered() || !current.cursor.is_empty()).then(|| view! {
-                    <a href="/users" class="mt-4 inline-block text-sm font-semibold text-indigo-700 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
-                        "Show all users"
-                    </a>
-                })}
-            </div>
-        }
-            .into_any();
+        let reset = (current.filtered() || !current.cursor.is_empty()).then_some(("/users", "Show all users"));
+        return view! { <EmptyState title body reset/> }.into_any();
     }
     let th = TH;
     let td = TD;
