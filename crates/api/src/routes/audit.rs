@@ -2,16 +2,19 @@
 //! JWKS, at `{iss}/audit/checkpoint`. Fetch it daily and keep the copies: `tessera audit verify
 //! --checkpoint FILE` later proves the log up to the checkpoint's `seq` unchanged.
 
-use axum::{
-    extract::State,
-    http::{header, HeaderValue},
-    response::IntoResponse,
-};
+use axum::{extract::State, http::header, response::IntoResponse, Json};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{error::ApiError, extract::AppPath, services::audit, AppState};
 
-/// The org's audit checkpoint of today (UTC): a JWT (RFC 7519, `alg` EdDSA, `kid` of the org's
+/// Answer of `GET /o/{slug}/audit/checkpoint`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct CheckpointOut {
+    /// The signed checkpoint, a compact JWT: keep this (or the whole answer) to check later.
+    pub checkpoint: String,
+}
+
+/// The org's audit checkpoint of today (UTC): `checkpoint` is a JWT (RFC 7519, `alg` EdDSA, `kid` of the org's
 /// active key, so the org's JWKS verifies it) whose claims are `iss`, `seq` and `hash` of the
 /// org's latest audit event when the day's checkpoint was taken, and `iat`. The same token all
 /// day; a new one each day. Public and cacheable for an hour.
@@ -19,8 +22,7 @@ use crate::{error::ApiError, extract::AppPath, services::audit, AppState};
     get, path = "/o/{slug}/audit/checkpoint", tag = "audit",
     params(("slug" = String, Path, description = "The org's slug", example = "acme")),
     responses(
-        (status = 200, description = "The checkpoint, a compact JWT", body = String, content_type = "application/jwt",
-         example = "eyJ0eXAiOiJKV1QiLCJhbGciOiJFZERTQSIsImtpZCI6Ii4uLiJ9.eyJpc3MiOiIuLi4iLCJzZXEiOjQyLCJoYXNoIjoiLi4uIiwiaWF0IjoxNzY0NTQ3MjAwfQ.c2ln"),
+        (status = 200, description = "The checkpoint", body = CheckpointOut),
         (status = 404, description = "No such org", body = crate::openapi::ProblemDoc, content_type = "application/problem+json"),
     )
 )]
@@ -28,14 +30,8 @@ async fn checkpoint(
     State(state): State<AppState>,
     AppPath(slug): AppPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let jwt = audit::checkpoint(&state, &slug).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/jwt")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
-        ],
-        jwt,
-    ))
+    let checkpoint = audit::checkpoint(&state, &slug).await?;
+    Ok(([(header::CACHE_CONTROL, "public, max-age=3600")], Json(CheckpointOut { checkpoint })))
 }
 
 /// The audit checkpoint route.

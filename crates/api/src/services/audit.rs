@@ -136,7 +136,13 @@ pub async fn checkpoint(state: &AppState, slug: &str) -> Result<String> {
 pub async fn verify_checkpoint(state: &AppState, org: &tessera_core::Org, token: &str) -> Result<CheckpointClaims> {
     let keys = state.keys.org_keys(state.store.as_ref(), org.id).await?;
     let path = format!("/o/{}", org.slug);
-    keys.verify_checkpoint(token.trim())
+    // The JWT alone, or the endpoint's whole answer `{"checkpoint": "…"}`.
+    let token = token.trim();
+    let token = match serde_json::from_str::<serde_json::Value>(token) {
+        Ok(answer) => answer["checkpoint"].as_str().unwrap_or_default().to_owned(),
+        Err(_) => token.to_owned(),
+    };
+    keys.verify_checkpoint(&token)
         .filter(|claims| claims.iss.ends_with(&path))
         .ok_or_else(|| Error::invalid("checkpoint", "is not an audit checkpoint signed by this org's keys"))
 }
